@@ -1,0 +1,212 @@
+"""The grounded extractive answerer: picks the sentences and list items that answer the question.
+
+Every unit it outputs is copied from a retrieved passage and carries the ``[n]`` marker of that
+passage, so every sentence of an answer is supported by the source it cites. Unit vectors were
+computed at ingest; answering a question embeds nothing beyond the question itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.types import Citation, Passage
+from assistant.units import StoredUnit, UnitIndex
+
+#: Relevance of a unit = UNIT_SIM * cosine(question, unit) + (1 - UNIT_SIM) * lexical overlap.
+UNIT_SIM = 0.7
+#: A unit joins the answer when its relevance is at least this share of the best unit's.
+KEEP_RATIO = 0.72
+#: Units more similar than this to one already chosen are repeats.
+REPEAT_COS = 0.9
+#: A passage beyond the first contributes only when it is nearly as relevant as the first.
+SECOND_PASSAGE_RATIO = 0.9
+_WORD = re.compile(r"[a-z0-9']+")
+_STOP = frozenset(
+    "a an the and or of to in on for with is are be do does did i my me you your it its this "
+    "that what how when why which who can should could would will much many often long about "
+    "any there their them they at by from as if so but not no up down out get got".split()
+)
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased content words, crudely stemmed (plural/verb endings) for overlap counting."""
+    words = set()
+    for word in _WORD.findall(text.lower()):
+        if word in _STOP or len(word) < 2:
+            continue
+        for suffix in ("ing", "es", "s", "ed"):
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                word = word[: -len(suffix)]
+                break
+        words.add(word)
+    return words
+
+
+@dataclass
+class Draft:
+    """An answer before it gets an id: text with markers, the cited passages, confidence."""
+
+    text: str
+    citations: list[Citation]
+    confidence: float
+    units: list[tuple[int, str]] = field(default_factory=list)  # (citation n, unit text)
+    answerer: str = "extractive"
+
+
+def with_marker(text: str, n: int) -> str:
+    """``"Rest a day."`` -> ``"Rest a day [1]."``; the marker sits before final punctuation."""
+    text = text.rstrip()
+    match = re.search(r"([.!?:;]+[\"')\]]*)$", text)
+    if match:
+        return f"{text[: match.start()]} [{n}]{match.group(1)}"
+    return f"{text} [{n}]"
+
+
+class ExtractiveAnswerer:
+    """Compose a short cited answer from the units of the top passages.
+
+    Example::
+
+        answerer = ExtractiveAnswerer(unit_index, max_words=120)
+        draft = answerer.compose("how long to hold balance", qvec, passages)
+    """
+
+    name = "extractive"
+
+    def __init__(self, units: UnitIndex, max_words: int = 120) -> None:
+        self.units = units
+        self.max_words = max_words
+
+    def compose(
+        self, question: str, query_vector: Sequence[float], passages: Sequence[Passage]
+    ) -> Draft | None:
+        if not passages:
+            return None
+        top = passages[0].score
+        candidates = [p for p in passages[:3] if p.score >= 0.85 * top]
+        by_chunk = self.units.units_for([p.chunk_id for p in candidates])
+        qvec = np.asarray(query_vector, dtype=np.float32)
+        qwords = content_words(question)
+
+        scored: list[tuple[float, float, int, StoredUnit]] = []  # relevance, cosine, passage
+        for rank, passage in enumerate(candidates):
+            for unit in by_chunk.get(passage.chunk_id, []):
+                cosine = float(unit.vector @ qvec)
+                overlap = len(qwords & content_words(unit.text)) / max(1, len(qwords))
+                relevance = UNIT_SIM * cosine + (1 - UNIT_SIM) * overlap
+                scored.append((relevance, cosine, rank, unit))
+        if not scored:
+            return None
+        best = max(scored, key=lambda s: s[0])
+        chosen = self._choose(scored, best)
+        return self._render(chosen, candidates, best[1])
+
+    def _choose(
+        self,
+        scored: list[tuple[float, float, int, StoredUnit]],
+        best: tuple[float, float, int, StoredUnit],
+    ) -> list[tuple[int, StoredUnit]]:
+        best_rel, _, best_rank, best_unit = best
+        chosen: list[tuple[int, StoredUnit]] = [(best_rank, best_unit)]
+        # Keep a list whole: the steps of "how do I..." only make sense together.
+        if best_unit.kind == "item":
+            siblings = [
+                (rank, u) for _, _, rank, u in scored
+                if rank == best_rank and u.paragraph == best_unit.paragraph and u is not best_unit
+            ]
+            chosen.extend(siblings)
+            intro = [
+                (rank, u) for _, _, rank, u in scored
+                if rank == best_rank and u.kind == "sentence" and u.index == min(
+                    x.index for _, x in chosen
+                ) - 1 and u.text.endswith(":")
+            ]
+            chosen.extend(intro)
+        for relevance, _, rank, unit in sorted(scored, key=lambda s: (-s[0], s[2], s[3].index)):
+            if any(unit is u for _, u in chosen):
+                continue
+            ratio = KEEP_RATIO if rank == best_rank else SECOND_PASSAGE_RATIO
+            if relevance < ratio * best_rel:
+                break
+            if any(float(unit.vector @ u.vector) > REPEAT_COS for _, u in chosen):
+                continue
+            if unit.kind == "item" and best_unit.kind != "item" and unit.text.endswith(":"):
+                continue
+            if self._words(chosen + [(rank, unit)]) > self.max_words:
+                continue
+            chosen.append((rank, unit))
+        # Trim from the least relevant end if a kept list pushed the answer over the cap,
+        # but never below the best unit.
+        relevance_of = {id(u): r for r, _, _, u in scored}
+        while self._words(chosen) > self.max_words * 1.4 and len(chosen) > 1:
+            worst = min(
+                (c for c in chosen if c[1] is not best_unit), key=lambda c: relevance_of[id(c[1])]
+            )
+            chosen.remove(worst)
+        return chosen
+
+    @staticmethod
+    def _words(chosen: Sequence[tuple[int, StoredUnit]]) -> int:
+        return sum(len(u.text.split()) for _, u in chosen)
+
+    def _render(
+        self,
+        chosen: list[tuple[int, StoredUnit]],
+        candidates: Sequence[Passage],
+        best_cosine: float,
+    ) -> Draft:
+        order = sorted(chosen, key=lambda c: (c[0], c[1].index))
+        numbers: dict[int, int] = {}
+        for rank, _ in order:
+            numbers.setdefault(rank, len(numbers) + 1)
+        blocks: list[str] = []
+        units: list[tuple[int, str]] = []
+        previous: tuple[int, int, str] | None = None  # (rank, paragraph, kind)
+        item_no = 0
+        for rank, unit in order:
+            n = numbers[rank]
+            key = (rank, unit.paragraph, unit.kind)
+            if unit.kind == "item":
+                item_no = item_no + 1 if previous == key else 1
+                prefix = f"{item_no}. " if unit.marker[:1].isdigit() else "- "
+                line = prefix + with_marker(unit.text, n)
+                if previous == key:
+                    blocks[-1] += "\n" + line
+                else:
+                    blocks.append(line)
+            elif previous is not None and previous[:2] == key[:2] and previous[2] == "sentence":
+                blocks[-1] += " " + with_marker(unit.text, n)
+            else:
+                blocks.append(with_marker(unit.text, n))
+            units.append((n, unit.text))
+            previous = key
+        citations = []
+        for rank, n in sorted(numbers.items(), key=lambda item: item[1]):
+            passage = candidates[rank]
+            citations.append(
+                Citation(
+                    n=n,
+                    article_id=passage.article_id,
+                    title=passage.title,
+                    url=passage.url,
+                    section=passage.section,
+                    snippet=snippet(passage.text),
+                    score=passage.score,
+                )
+            )
+        confidence = 0.5 * candidates[0].score + 0.5 * max(0.0, min(1.0, best_cosine))
+        return Draft("\n\n".join(blocks), citations, round(confidence, 4), units)
+
+
+def snippet(text: str, limit: int = 240) -> str:
+    """The start of a passage as plain text, cut at a word boundary."""
+    from knowledge.sentences import plain
+
+    flat = plain(text.replace("\n", " "))
+    if len(flat) <= limit:
+        return flat
+    return flat[: limit].rsplit(" ", 1)[0] + "..."

@@ -1,0 +1,255 @@
+"""The ``help-assistant`` command line: thin translations of argv into library calls."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from assistant.core import Assistant
+    from assistant.settings import Settings
+    from assistant.types import Turn
+
+app = typer.Typer(
+    help="Help-center assistant for runners: ingest articles, ask, search, serve, evaluate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+
+def _offline_env() -> None:
+    # Without these a failed hub lookup for the local model hangs for about a minute.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a one-line error (no traceback) and return the Exit to raise."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def load_settings() -> Settings:
+    from pydantic import ValidationError
+
+    from assistant.settings import get_settings
+
+    _offline_env()
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "ASSISTANT_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise fail(f"invalid setting {field}: {first['msg']}") from None
+
+
+@app.callback()
+def _root() -> None:
+    """Help-center assistant for runners."""
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files or folders of articles (default: ASSISTANT_ARTICLES_DIR)."),
+    ] = None,
+    strict: Annotated[bool, typer.Option(help="Exit non-zero and prune nothing on any rejected file.")] = False,
+    prune: Annotated[
+        bool, typer.Option(help="Remove articles that are no longer among the sources.")
+    ] = True,
+) -> None:
+    """Index help articles incrementally: only new or changed chunks are embedded."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from assistant.embeddings import LazyEmbeddings, resolve_model_path
+    from knowledge.ingest import run_ingest
+
+    settings = load_settings()
+    try:
+        resolve_model_path(settings.embedding_model)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    # Loaded on first use: a re-ingest with nothing new never loads the model weights.
+    embeddings = LazyEmbeddings(settings)
+    bars = Progress(
+        TextColumn("[bold]{task.description:<18}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    tasks: dict[str, int] = {}
+
+    def on_plan(chunks: int, units: int) -> None:
+        tasks["chunks"] = bars.add_task("embedding chunks", total=chunks)
+        tasks["units"] = bars.add_task("embedding sentences", total=units)
+
+    def on_progress(stage: str, n: int) -> None:
+        bars.advance(tasks[stage], n)  # type: ignore[arg-type]
+
+    with bars:
+        try:
+            report = run_ingest(
+                settings, embeddings, paths or None, prune=prune, strict=strict,
+                progress=on_progress, on_plan=on_plan,
+            )
+        except (OSError, ValueError) as exc:
+            raise fail(f"ingest failed: {exc}") from None
+        for key in tasks.values():
+            bars.update(key, completed=bars.tasks[key].total)  # type: ignore[index]
+
+    for rejection in report.rejected:
+        console.print(f"[yellow]rejected[/] {rejection.path}: {rejection.reason}", highlight=False)
+    if report.aborted:
+        raise fail(f"{len(report.rejected)} file(s) rejected with --strict: nothing was ingested")
+    for draft in report.drafts:
+        console.print(f"[dim]skipped {draft.path}: {draft.reason}[/]", highlight=False)
+    table = Table(title="Ingest summary", show_header=False)
+    rows = [
+        ("files seen", report.files_seen),
+        ("articles", report.articles),
+        ("chunks (sentences)", f"{report.chunks} ({report.units})"),
+        ("chunks added", report.chunks_added),
+        ("chunks unchanged (skipped)", report.chunks_skipped),
+        ("chunks deleted", report.chunks_deleted),
+        ("articles new / updated / removed",
+         f"{len(report.articles_new)} / {len(report.articles_changed)} / "
+         f"{len(report.articles_removed)}"),
+        ("files rejected", len(report.rejected)),
+        ("seconds", f"{report.seconds:.1f}"),
+    ]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    console.print(table)
+    if report.pruning_skipped:
+        console.print(
+            "[yellow]Articles missing from the sources were kept because some files were "
+            "rejected; fix them and ingest again.[/]"
+        )
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+def _build() -> Assistant:
+    from assistant.factory import build_assistant
+
+    settings = load_settings()
+    try:
+        assistant = build_assistant(settings)
+    except (ValueError, OSError) as exc:
+        raise fail(f"cannot start the assistant: {exc}") from None
+    if not assistant.ready():
+        raise fail(
+            "the knowledge base index is empty or was never built: run `help-assistant ingest`"
+        )
+    return assistant
+
+
+def _read_history(path: Path | None) -> list[Turn]:
+    from pydantic import TypeAdapter, ValidationError
+
+    from assistant.types import Turn
+
+    if path is None:
+        return []
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return TypeAdapter(list[Turn]).validate_python(raw)
+    except OSError as exc:
+        raise fail(f"cannot read history file {path}: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise fail(f"history file {path} is not valid JSON: {exc}") from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise fail(
+            f"history file {path}: {where}: {first['msg']} "
+            '(expected [{"role": "user"|"assistant", "content": "..."}])'
+        ) from None
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The runner's question.")],
+    history: Annotated[
+        Path | None, typer.Option(help="JSON file with earlier turns, oldest first.")
+    ] = None,
+    collection: Annotated[str | None, typer.Option(help="Only this collection.")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Only articles with this tag.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer contract JSON.")] = False,
+) -> None:
+    """Answer a question with cited sources (or say it is not covered)."""
+    from assistant.core import InvalidQuestionError
+    from assistant.types import Filters
+
+    if not question.strip():
+        raise fail("the question is empty; ask something, e.g. help-assistant ask \"how do I warm up?\"")
+    turns = _read_history(history)
+    assistant = _build()
+    try:
+        answer = assistant.answer(question, turns, Filters(collection=collection, tags=tag or []))
+    except InvalidQuestionError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        out.print_json(answer.model_dump_json())
+        return
+    out.print(answer.answer, highlight=False)
+    if answer.citations:
+        out.print("\n[bold]Sources[/]")
+        for c in answer.citations:
+            out.print(f"[{c.n}] {c.title} > {c.section}  {c.url}", highlight=False)
+    if answer.handoff.offered:
+        out.print("\n[dim]Talk to a person: our support team is one message away.[/]")
+    out.print(f"\n[dim]{answer.outcome} · confidence {answer.confidence:.2f}[/]")
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int, typer.Option("-k", "--k", min=1, max=50, help="How many passages.")] = 5,
+    collection: Annotated[str | None, typer.Option(help="Only this collection.")] = None,
+    tag: Annotated[list[str] | None, typer.Option(help="Only articles with this tag.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Ranked passages with article, section, url and score (for support agents)."""
+    from assistant.core import InvalidQuestionError
+    from assistant.types import Filters
+
+    if not query.strip():
+        raise fail("the query is empty")
+    assistant = _build()
+    try:
+        passages = assistant.search(query, k=k, filters=Filters(collection=collection, tags=tag or []))
+    except InvalidQuestionError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        out.print_json(json.dumps([p.model_dump() for p in passages]))
+        return
+    if not passages:
+        out.print("No passages match.")
+    for rank, p in enumerate(passages, start=1):
+        out.print(f"[bold]{rank}. {p.title}[/] > {p.section}  [dim]{p.score:.3f}  {p.url}[/]",
+                  highlight=False)
+        out.print(f"   {p.text[:400]}", highlight=False)
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

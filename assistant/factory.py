@@ -1,0 +1,74 @@
+"""The one place that wires components together."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from langchain_core.embeddings import Embeddings
+
+from assistant.answering import ExtractiveAnswerer
+from assistant.core import Answerer, Assistant
+from assistant.retrieval import HybridRetriever
+from assistant.safety import SafetyGate
+from assistant.settings import Settings
+from assistant.store import make_chroma_client, make_vectorstore
+from assistant.units import UnitIndex
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from langchain_core.language_models import BaseChatModel
+
+
+def build_assistant(
+    settings: Settings,
+    embeddings: Embeddings | None = None,
+    client: ClientAPI | None = None,
+    chat_model: BaseChatModel | None = None,
+) -> Assistant:
+    """Build the Assistant described by ``settings``; heavy parts may be passed in to share.
+
+    ``chat_model`` (or the ``llm`` setting, ``provider:model``) selects the chat-model answerer;
+    without either the grounded extractive answerer answers.
+    """
+    from knowledge.ingest import UNITS_SUFFIX
+
+    if embeddings is None:
+        from assistant.embeddings import make_embeddings
+
+        embeddings = make_embeddings(settings)
+    client = client or make_chroma_client(settings)
+    chunks = make_vectorstore(settings, embeddings, client=client)
+    units = make_vectorstore(
+        settings, embeddings, client=client, collection=settings.collection + UNITS_SUFFIX
+    )
+    extractive = ExtractiveAnswerer(UnitIndex(units), max_words=settings.max_answer_words)
+    answerer: Answerer = extractive
+    if chat_model is None and settings.llm:
+        chat_model = make_chat_model(settings.llm)
+    if chat_model is not None:
+        from assistant.llm import ChatModelAnswerer
+
+        answerer = ChatModelAnswerer(chat_model, extractive)
+    return Assistant(
+        settings=settings,
+        embeddings=embeddings,
+        retriever=HybridRetriever(chunks, embeddings, settings),
+        answerer=answerer,
+        fallback=extractive,
+        gate=SafetyGate(embeddings),
+    )
+
+
+def make_chat_model(spec: str) -> BaseChatModel:
+    """``provider:model`` -> a LangChain chat model (the provider's package must be installed)."""
+    from langchain_classic.chat_models import init_chat_model
+
+    provider, _, model = spec.partition(":")
+    try:
+        return init_chat_model(model, model_provider=provider, temperature=0)
+    except (ImportError, ValueError) as exc:
+        raise ValueError(
+            f"cannot build chat model {spec!r}: {exc}. Supported providers are those of "
+            "LangChain's init_chat_model (e.g. openai, anthropic, ollama), with their package "
+            "installed."
+        ) from exc

