@@ -139,6 +139,19 @@ class ExtractiveAnswerer:
             if self._words(chosen + [(rank, unit)]) > self.max_words:
                 continue
             chosen.append((rank, unit))
+        # A sentence that introduces a list ("The four points are:") brings its list along.
+        for rank, unit in list(chosen):
+            if unit.kind == "sentence" and unit.text.endswith(":"):
+                following = sorted(
+                    (u for _, _, r, u in scored if r == rank and u.index > unit.index),
+                    key=lambda u: u.index,
+                )
+                items = []
+                for u in following:
+                    if u.kind != "item" or (items and u.paragraph != items[0].paragraph):
+                        break
+                    items.append(u)
+                chosen.extend((rank, u) for u in items if not any(u is c for _, c in chosen))
         # Trim from the least relevant end if a kept list pushed the answer over the cap,
         # but never below the best unit.
         relevance_of = {id(u): r for r, _, _, u in scored}
@@ -167,12 +180,17 @@ class ExtractiveAnswerer:
         units: list[tuple[int, str]] = []
         previous: tuple[int, int, str] | None = None  # (rank, paragraph, kind)
         item_no = 0
+        numbered = False
         for rank, unit in order:
             n = numbers[rank]
             key = (rank, unit.paragraph, unit.kind)
             if unit.kind == "item":
-                item_no = item_no + 1 if previous == key else 1
-                prefix = f"{item_no}. " if unit.marker[:1].isdigit() else "- "
+                if previous != key:
+                    item_no = 0
+                    # number a list only when it starts at its own first step
+                    numbered = unit.marker in ("1.", "1)")
+                item_no += 1
+                prefix = f"{item_no}. " if numbered else "- "
                 line = prefix + with_marker(unit.text, n)
                 if previous == key:
                     blocks[-1] += "\n" + line
