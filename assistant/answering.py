@@ -18,8 +18,9 @@ from assistant.units import StoredUnit, UnitIndex
 
 #: Relevance of a unit = UNIT_SIM * cosine(question, unit) + (1 - UNIT_SIM) * lexical overlap.
 UNIT_SIM = 0.7
-#: A unit joins the answer when its relevance is at least this share of the best unit's.
-KEEP_RATIO = 0.72
+#: Passages considered for an answer, and the weight of the heading match when ranking them.
+CANDIDATES = 5
+HEADING_WEIGHT = 0.5
 #: Units more similar than this to one already chosen are repeats.
 REPEAT_COS = 0.9
 #: A passage beyond the first contributes only when it is nearly as relevant as the first.
@@ -86,15 +87,25 @@ class ExtractiveAnswerer:
     ) -> Draft | None:
         if not passages:
             return None
-        top = passages[0].score
-        candidates = [p for p in passages[:3] if p.score >= 0.85 * top]
+        candidates = list(passages[:CANDIDATES])
         by_chunk = self.units.units_for([p.chunk_id for p in candidates])
         qvec = np.asarray(query_vector, dtype=np.float32)
         qwords = content_words(question)
 
+        # Rerank the candidate sections by how well their heading matches the question.
+        def section_score(i: int) -> float:
+            headings = [u for u in by_chunk.get(candidates[i].chunk_id, []) if u.kind == "heading"]
+            cosine = float(headings[0].vector @ qvec) if headings else 0.0
+            return candidates[i].score + HEADING_WEIGHT * cosine
+
+        order = sorted(range(len(candidates)), key=lambda i: (-section_score(i), i))
+        candidates = [candidates[i] for i in order]
+
         scored: list[tuple[float, float, int, StoredUnit]] = []  # relevance, cosine, passage
         for rank, passage in enumerate(candidates):
             for unit in by_chunk.get(passage.chunk_id, []):
+                if unit.kind == "heading":
+                    continue
                 cosine = float(unit.vector @ qvec)
                 overlap = len(qwords & content_words(unit.text)) / max(1, len(qwords))
                 relevance = UNIT_SIM * cosine + (1 - UNIT_SIM) * overlap
@@ -110,56 +121,36 @@ class ExtractiveAnswerer:
         scored: list[tuple[float, float, int, StoredUnit]],
         best: tuple[float, float, int, StoredUnit],
     ) -> list[tuple[int, StoredUnit]]:
-        best_rel, _, best_rank, best_unit = best
-        chosen: list[tuple[int, StoredUnit]] = [(best_rank, best_unit)]
-        # Keep a list whole: the steps of "how do I..." only make sense together.
-        if best_unit.kind == "item":
-            siblings = [
-                (rank, u) for _, _, rank, u in scored
-                if rank == best_rank and u.paragraph == best_unit.paragraph and u is not best_unit
-            ]
-            chosen.extend(siblings)
-            intro = [
-                (rank, u) for _, _, rank, u in scored
-                if rank == best_rank and u.kind == "sentence" and u.index == min(
-                    x.index for _, x in chosen
-                ) - 1 and u.text.endswith(":")
-            ]
-            chosen.extend(intro)
+        """Section first: a help-article section is written as the answer to one question, so
+        the best passage's section is the answer, trimmed to the word budget by dropping its
+        least relevant units; other passages add a unit only when it is nearly as relevant."""
+        best_by_rank: dict[int, float] = {}
+        for relevance, _, rank, _ in scored:
+            best_by_rank[rank] = max(best_by_rank.get(rank, 0.0), relevance)
+        primary = min(best_by_rank)
+        relevance_of = {id(u): r for r, _, _, u in scored}
+        chosen = [(rank, u) for _, _, rank, u in scored if rank == primary]
+        while self._words(chosen) > self.max_words and len(chosen) > 1:
+            chosen.remove(min(chosen, key=lambda c: relevance_of[id(c[1])]))
+        # An intro sentence ("The four points are:") whose list was dropped goes too.
+        kept = {id(u) for _, u in chosen}
+        chosen = [
+            (rank, u) for rank, u in chosen
+            if not (u.kind == "sentence" and u.text.endswith(":") and not any(
+                x.kind == "item" and x.index > u.index and id(x) in kept for _, x in chosen))
+            or len(chosen) == 1
+        ]
+        top = best_by_rank[primary]
         for relevance, _, rank, unit in sorted(scored, key=lambda s: (-s[0], s[2], s[3].index)):
-            if any(unit is u for _, u in chosen):
+            if rank == primary or relevance < SECOND_PASSAGE_RATIO * top:
                 continue
-            ratio = KEEP_RATIO if rank == best_rank else SECOND_PASSAGE_RATIO
-            if relevance < ratio * best_rel:
-                break
+            if unit.kind == "item" or unit.text.endswith(":"):
+                continue  # a lone list item out of its list reads as a fragment
             if any(float(unit.vector @ u.vector) > REPEAT_COS for _, u in chosen):
-                continue
-            if unit.kind == "item" and best_unit.kind != "item" and unit.text.endswith(":"):
                 continue
             if self._words(chosen + [(rank, unit)]) > self.max_words:
                 continue
             chosen.append((rank, unit))
-        # A sentence that introduces a list ("The four points are:") brings its list along.
-        for rank, unit in list(chosen):
-            if unit.kind == "sentence" and unit.text.endswith(":"):
-                following = sorted(
-                    (u for _, _, r, u in scored if r == rank and u.index > unit.index),
-                    key=lambda u: u.index,
-                )
-                items = []
-                for u in following:
-                    if u.kind != "item" or (items and u.paragraph != items[0].paragraph):
-                        break
-                    items.append(u)
-                chosen.extend((rank, u) for u in items if not any(u is c for _, c in chosen))
-        # Trim from the least relevant end if a kept list pushed the answer over the cap,
-        # but never below the best unit.
-        relevance_of = {id(u): r for r, _, _, u in scored}
-        while self._words(chosen) > self.max_words * 1.4 and len(chosen) > 1:
-            worst = min(
-                (c for c in chosen if c[1] is not best_unit), key=lambda c: relevance_of[id(c[1])]
-            )
-            chosen.remove(worst)
         return chosen
 
     @staticmethod

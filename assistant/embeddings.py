@@ -65,8 +65,20 @@ def make_embeddings(settings: Settings) -> Embeddings:
             model_kwargs={"device": "cpu"},
             encode_kwargs={"normalize_embeddings": True, "batch_size": 32},
         )
+    if settings.embedding_backend in ("onnx", "onnx-int8"):
+        if not Path(model).exists():
+            raise ValueError("the ONNX backends need a local model directory, not a hub id")
+        from assistant.onnx_backend import OnnxEmbeddings
+
+        return OnnxEmbeddings.from_model_dir(
+            model,
+            settings.data_dir / "models",
+            quantize=settings.embedding_backend == "onnx-int8",
+            threads=settings.torch_threads,
+        )
     raise ValueError(
-        f"unknown embedding backend {settings.embedding_backend!r}; supported: torch"
+        f"unknown embedding backend {settings.embedding_backend!r}; "
+        "supported: torch, onnx, onnx-int8"
     )
 
 

@@ -52,8 +52,8 @@ class Settings(BaseSettings):
         PACKAGED_MODEL,
         description="Packaged MiniLM, a local model directory, or a hub id (needs network).",
     )
-    embedding_backend: Literal["torch"] = Field(
-        "torch", description="How the embedding model runs on the CPU."
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "onnx", description="How the embedding model runs on the CPU (torch, onnx, onnx-int8)."
     )
     torch_threads: int = Field(0, ge=0, description="Torch/ONNX intra-op threads; 0 = library default.")
     llm: str | None = Field(
@@ -73,7 +73,7 @@ class Settings(BaseSettings):
         "weighted", description="How dense and BM25 results are combined."
     )
     answer_threshold: float = Field(
-        0.35, ge=0.0, le=1.0, description="Confidence below which the outcome is no_answer."
+        0.40, ge=0.0, le=1.0, description="Confidence below which the outcome is no_answer."
     )
     max_answer_words: int = Field(120, ge=20, le=400, description="Length cap of an answer.")
     refresh_seconds: float = Field(

@@ -91,10 +91,26 @@ def make_record_manager(settings: Settings, collection: str) -> SQLRecordManager
 
 
 def unit_documents(chunks: Iterable[Document]) -> list[Document]:
-    """One Document per answer unit (sentence or list item) of every chunk."""
+    """One Document per answer unit (heading, sentence or list item) of every chunk."""
     out = []
     for chunk in chunks:
         meta = chunk.metadata
+        # The section heading, as unit -1: the answerer ranks sections by it (the articles'
+        # headings are the questions their sections answer).
+        heading = str(meta["section"]).split(" > ")[-1] or str(meta["title"])
+        out.append(
+            Document(
+                page_content=heading,
+                metadata={
+                    "article_id": meta["article_id"],
+                    "chunk_id": meta["chunk_id"],
+                    "unit_index": -1,
+                    "kind": "heading",
+                    "marker": "",
+                    "paragraph": 0,
+                },
+            )
+        )
         for unit in split_units(body_of(chunk.page_content)):
             out.append(
                 Document(

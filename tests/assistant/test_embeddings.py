@@ -1,0 +1,63 @@
+"""Embedding backends agree with sentence-transformers on the real model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant.embeddings import make_embeddings, resolve_model_path
+from assistant.settings import PACKAGED_MODEL, Settings
+
+TEXTS = ["How do I make single-leg balance harder?", "calf raisses", "Box jumps " * 80]
+
+
+@pytest.mark.parametrize(("backend", "floor"), [("onnx", 0.9999), ("onnx-int8", 0.98)])
+def test_onnx_backends_match_torch(tmp_path: Path, embeddings, backend: str, floor: float) -> None:  # type: ignore[no-untyped-def]
+    onnx = make_embeddings(Settings(data_dir=tmp_path, embedding_backend=backend))
+    reference = np.array(embeddings.embed_documents(TEXTS))
+    got = np.array(onnx.embed_documents(TEXTS))
+    assert got.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-4)
+    assert (np.sum(got * reference, axis=1) >= floor).all()
+    query = np.array(onnx.embed_query(TEXTS[0]))
+    assert float(query @ reference[0]) >= floor
+
+    exported = sorted((tmp_path / "models").rglob("*.onnx"))
+    stamps = [p.stat().st_mtime_ns for p in exported]
+    make_embeddings(Settings(data_dir=tmp_path, embedding_backend=backend))
+    assert [p.stat().st_mtime_ns for p in exported] == stamps, "export must be cached"
+
+
+def test_model_setting_errors_name_the_choices(tmp_path: Path) -> None:
+    assert Path(resolve_model_path(PACKAGED_MODEL), "config.json").exists()
+    with pytest.raises(ValueError, match="config.json"):
+        resolve_model_path(str(tmp_path))
+    with pytest.raises(ValueError, match="hub id"):
+        resolve_model_path("not a model")
+    assert resolve_model_path("sentence-transformers/all-MiniLM-L6-v2").count("/") == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("rate_limit", "lots", "60/minute"),
+        ("llm", "gpt4", "provider:model"),
+        ("chunk_overlap_tokens", 300, "less than or equal"),
+        ("embedding_backend", "tpu", "torch"),
+    ],
+)
+def test_settings_fail_fast_on_nonsense(field: str, value: object, message: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=message):
+        Settings(**{field: value})  # type: ignore[arg-type]
+
+
+def test_settings_read_lists_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSISTANT_ARTICLES_DIR", "a, b")
+    monkeypatch.setenv("ASSISTANT_CORS_ORIGINS", "http://x.test,http://y.test")
+    settings = Settings()
+    assert [str(p) for p in settings.articles_dir] == ["a", "b"]
+    assert settings.cors_origins == ["http://x.test", "http://y.test"]
