@@ -56,6 +56,8 @@ class Draft:
     confidence: float
     units: list[tuple[int, str]] = field(default_factory=list)  # (citation n, unit text)
     answerer: str = "extractive"
+    #: evidence for the confidence model: top dense score, best sentence and heading cosine
+    signals: dict[str, float] = field(default_factory=dict)
 
 
 def with_marker(text: str, n: int) -> str:
@@ -98,6 +100,12 @@ class ExtractiveAnswerer:
             cosine = float(headings[0].vector @ qvec) if headings else 0.0
             return candidates[i].score + HEADING_WEIGHT * cosine
 
+        heading_cos = max(
+            (float(u.vector @ qvec) for units in by_chunk.values() for u in units
+             if u.kind == "heading"),
+            default=0.0,
+        )
+        dense_top = passages[0].dense_score or 0.0
         order = sorted(range(len(candidates)), key=lambda i: (-section_score(i), i))
         candidates = [candidates[i] for i in order]
 
@@ -114,7 +122,13 @@ class ExtractiveAnswerer:
             return None
         best = max(scored, key=lambda s: s[0])
         chosen = self._choose(scored, best)
-        return self._render(chosen, candidates, best[1])
+        draft = self._render(chosen, candidates, best[1])
+        draft.signals = {
+            "dense": dense_top,
+            "unit": max(s[1] for s in scored),
+            "heading": heading_cos,
+        }
+        return draft
 
     def _choose(
         self,

@@ -18,6 +18,7 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.answering import Draft, ExtractiveAnswerer
+from assistant.confidence import answerability
 from assistant.followups import QUESTION_WEIGHT, resolve
 from assistant.retrieval import HybridRetriever
 from assistant.safety import SafetyDecision, SafetyGate
@@ -184,6 +185,17 @@ class Assistant:
 
         t0 = time.perf_counter()
         draft = self.answerer.compose(resolved.query, qvec_retrieval.tolist(), passages)
+        if draft is not None:
+            unknown = self.retriever.corpus().vocabulary.unknown_terms(question)
+            draft.confidence = round(
+                answerability(
+                    draft.signals.get("dense", 0.0),
+                    draft.signals.get("unit", 0.0),
+                    draft.signals.get("heading", 0.0),
+                    len(unknown),
+                ),
+                4,
+            )
         timings["answer"] = _ms(t0)
         if draft is None or draft.confidence < self.settings.answer_threshold:
             confidence = draft.confidence if draft else 0.0

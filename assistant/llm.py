@@ -79,7 +79,10 @@ class ChatModelAnswerer:
             return extractive
         text = reply.content if isinstance(reply.content, str) else str(reply.content)
         draft = self.check(text, sources, extractive.confidence)
-        return draft or extractive
+        if draft is None:
+            return extractive
+        draft.signals = extractive.signals
+        return draft
 
     def check(self, text: str, sources: Sequence[Passage], confidence: float) -> Draft | None:
         """The reply as a Draft, or None when it must not be shown."""

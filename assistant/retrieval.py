@@ -24,6 +24,7 @@ import numpy as np
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
+from assistant.confidence import Vocabulary
 from assistant.settings import Settings
 from assistant.types import Filters, Passage
 from knowledge.chunking import body_of, tag_key
@@ -62,6 +63,7 @@ class Corpus:
     bodies: list[str]
     bm25: bm25s.BM25 | None
     position: dict[str, int] = field(default_factory=dict)
+    vocabulary: Vocabulary = field(default_factory=lambda: Vocabulary.from_texts([]))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -114,6 +116,9 @@ class HybridRetriever:
             bm25.index(tokenize(texts, self._stemmer), show_progress=False)
         corpus = Corpus(version, ids, metas, [body_of(t) for t in texts], bm25)
         corpus.position = {chunk_id: i for i, chunk_id in enumerate(ids)}
+        corpus.vocabulary = Vocabulary.from_texts(
+            texts + [str(m.get("tags", "")).replace("-", " ") for m in metas]
+        )
         return corpus
 
     # ----- search ------------------------------------------------------------------------------

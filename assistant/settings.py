@@ -73,7 +73,7 @@ class Settings(BaseSettings):
         "weighted", description="How dense and BM25 results are combined."
     )
     answer_threshold: float = Field(
-        0.40, ge=0.0, le=1.0, description="Confidence below which the outcome is no_answer."
+        0.4, ge=0.0, le=1.0, description="Confidence below which the outcome is no_answer."
     )
     max_answer_words: int = Field(120, ge=20, le=400, description="Length cap of an answer.")
     refresh_seconds: float = Field(
