@@ -101,8 +101,12 @@ class ExtractiveAnswerer:
             return candidates[i].score + HEADING_WEIGHT * cosine
 
         heading_cos = max(
-            (float(u.vector @ qvec) for units in by_chunk.values() for u in units
-             if u.kind == "heading"),
+            (
+                float(u.vector @ qvec)
+                for units in by_chunk.values()
+                for u in units
+                if u.kind == "heading"
+            ),
             default=0.0,
         )
         dense_top = passages[0].dense_score or 0.0
@@ -149,9 +153,15 @@ class ExtractiveAnswerer:
         # An intro sentence ("The four points are:") whose list was dropped goes too.
         kept = {id(u) for _, u in chosen}
         chosen = [
-            (rank, u) for rank, u in chosen
-            if not (u.kind == "sentence" and u.text.endswith(":") and not any(
-                x.kind == "item" and x.index > u.index and id(x) in kept for _, x in chosen))
+            (rank, u)
+            for rank, u in chosen
+            if not (
+                u.kind == "sentence"
+                and u.text.endswith(":")
+                and not any(
+                    x.kind == "item" and x.index > u.index and id(x) in kept for _, x in chosen
+                )
+            )
             or len(chosen) == 1
         ]
         top = best_by_rank[primary]
@@ -232,4 +242,4 @@ def snippet(text: str, limit: int = 240) -> str:
     flat = plain(text.replace("\n", " "))
     if len(flat) <= limit:
         return flat
-    return flat[: limit].rsplit(" ", 1)[0] + "..."
+    return flat[:limit].rsplit(" ", 1)[0] + "..."

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,7 +22,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 
@@ -66,13 +65,22 @@ def ingest(
         list[Path] | None,
         typer.Argument(help="Files or folders of articles (default: ASSISTANT_ARTICLES_DIR)."),
     ] = None,
-    strict: Annotated[bool, typer.Option(help="Exit non-zero and prune nothing on any rejected file.")] = False,
+    strict: Annotated[
+        bool, typer.Option(help="Exit non-zero and prune nothing on any rejected file.")
+    ] = False,
     prune: Annotated[
         bool, typer.Option(help="Remove articles that are no longer among the sources.")
     ] = True,
 ) -> None:
     """Index help articles incrementally: only new or changed chunks are embedded."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from assistant.embeddings import LazyEmbeddings, resolve_model_path
     from knowledge.ingest import run_ingest
@@ -92,25 +100,30 @@ def ingest(
         console=console,
         transient=False,
     )
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def on_plan(chunks: int, units: int) -> None:
         tasks["chunks"] = bars.add_task("embedding chunks", total=chunks)
         tasks["units"] = bars.add_task("embedding sentences", total=units)
 
     def on_progress(stage: str, n: int) -> None:
-        bars.advance(tasks[stage], n)  # type: ignore[arg-type]
+        bars.advance(tasks[stage], n)
 
     with bars:
         try:
             report = run_ingest(
-                settings, embeddings, paths or None, prune=prune, strict=strict,
-                progress=on_progress, on_plan=on_plan,
+                settings,
+                embeddings,
+                paths or None,
+                prune=prune,
+                strict=strict,
+                progress=on_progress,
+                on_plan=on_plan,
             )
         except (OSError, ValueError) as exc:
             raise fail(f"ingest failed: {exc}") from None
         for key in tasks.values():
-            bars.update(key, completed=bars.tasks[key].total)  # type: ignore[index]
+            bars.update(key, completed=bars.tasks[key].total or 0)
 
     for rejection in report.rejected:
         console.print(f"[yellow]rejected[/] {rejection.path}: {rejection.reason}", highlight=False)
@@ -126,9 +139,11 @@ def ingest(
         ("chunks added", report.chunks_added),
         ("chunks unchanged (skipped)", report.chunks_skipped),
         ("chunks deleted", report.chunks_deleted),
-        ("articles new / updated / removed",
-         f"{len(report.articles_new)} / {len(report.articles_changed)} / "
-         f"{len(report.articles_removed)}"),
+        (
+            "articles new / updated / removed",
+            f"{len(report.articles_new)} / {len(report.articles_changed)} / "
+            f"{len(report.articles_removed)}",
+        ),
         ("files rejected", len(report.rejected)),
         ("seconds", f"{report.seconds:.1f}"),
     ]
@@ -190,14 +205,18 @@ def ask(
     ] = None,
     collection: Annotated[str | None, typer.Option(help="Only this collection.")] = None,
     tag: Annotated[list[str] | None, typer.Option(help="Only articles with this tag.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the answer contract JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the answer contract JSON.")
+    ] = False,
 ) -> None:
     """Answer a question with cited sources (or say it is not covered)."""
     from assistant.core import InvalidQuestionError
     from assistant.types import Filters
 
     if not question.strip():
-        raise fail("the question is empty; ask something, e.g. help-assistant ask \"how do I warm up?\"")
+        raise fail(
+            'the question is empty; ask something, e.g. help-assistant ask "how do I warm up?"'
+        )
     turns = _read_history(history)
     assistant = _build()
     try:
@@ -233,7 +252,9 @@ def search(
         raise fail("the query is empty")
     assistant = _build()
     try:
-        passages = assistant.search(query, k=k, filters=Filters(collection=collection, tags=tag or []))
+        passages = assistant.search(
+            query, k=k, filters=Filters(collection=collection, tags=tag or [])
+        )
     except InvalidQuestionError as exc:
         raise fail(str(exc)) from None
     if as_json:
@@ -242,9 +263,45 @@ def search(
     if not passages:
         out.print("No passages match.")
     for rank, p in enumerate(passages, start=1):
-        out.print(f"[bold]{rank}. {p.title}[/] > {p.section}  [dim]{p.score:.3f}  {p.url}[/]",
-                  highlight=False)
+        out.print(
+            f"[bold]{rank}. {p.title}[/] > {p.section}  [dim]{p.score:.3f}  {p.url}[/]",
+            highlight=False,
+        )
         out.print(f"   {p.text[:400]}", highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP API and the chat page (http://HOST:PORT/)."""
+    import uvicorn
+
+    settings = load_settings()  # fail fast on bad settings, before uvicorn starts
+    if not settings.chroma_host and not settings.chroma_dir.exists():
+        raise fail("the knowledge base index was never built: run `help-assistant ingest`")
+    console.print(f"Serving the help assistant on http://{host}:{port}/ (Ctrl+C to stop)")
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
+    )
+
+
+def _register_tools() -> None:
+    """The evaluation and benchmark commands live in eval/; the CLI only mounts them."""
+    from eval.cli import eval_command
+
+    app.command("eval")(eval_command)
+
+
+_register_tools()
 
 
 def main() -> None:  # pragma: no cover - console entry
@@ -252,4 +309,4 @@ def main() -> None:  # pragma: no cover - console entry
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

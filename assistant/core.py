@@ -35,16 +35,16 @@ from assistant.types import (
 
 NOT_COVERED = (
     "I couldn't find an answer to that in our help articles, so I won't guess. "
-    "A person from our support team can help: choose \"Talk to a person\"."
+    'A person from our support team can help: choose "Talk to a person".'
 )
 ACCOUNT = (
     "I can't help with account, billing or subscription questions here, and we have no help "
-    "article on that. A person from our support team can sort it out: choose \"Talk to a person\"."
+    'article on that. A person from our support team can sort it out: choose "Talk to a person".'
 )
 RULES = (
     "I can only answer questions about running, foot strength, mobility and footwear from our "
     "help articles. For anything else, a person from our support team can help: choose "
-    "\"Talk to a person\"."
+    '"Talk to a person".'
 )
 
 
@@ -141,11 +141,15 @@ class Assistant:
         return question
 
     # ----- the two entry points ------------------------------------------------------------------
-    def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> list[Passage]:
+    def search(
+        self, query: str, k: int | None = None, filters: Filters | None = None
+    ) -> list[Passage]:
         """Ranked passages for support agents."""
         query = self.validate(query, None)
         self._sync()
-        return self.retriever.search(query, k=k, filters=filters, query_vector=self.embed(query).tolist())
+        return self.retriever.search(
+            query, k=k, filters=filters, query_vector=self.embed(query).tolist()
+        )
 
     def answer(
         self,
@@ -181,7 +185,9 @@ class Assistant:
         timings["retrieve"] = _ms(t0)
 
         if decision.kind == "red_flag":
-            return self._referral(decision, passages, qvec_retrieval, started, timings, resolved.query)
+            return self._referral(
+                decision, passages, qvec_retrieval, started, timings, resolved.query
+            )
 
         t0 = time.perf_counter()
         draft = self.answerer.compose(resolved.query, qvec_retrieval.tolist(), passages)

@@ -73,7 +73,10 @@ class ChatModelAnswerer:
         )
         try:
             reply = self.model.invoke(
-                [SystemMessage(SYSTEM), HumanMessage(f"Sources:\n{numbered}\n\nQuestion: {question}")]
+                [
+                    SystemMessage(SYSTEM),
+                    HumanMessage(f"Sources:\n{numbered}\n\nQuestion: {question}"),
+                ]
             )
         except Exception:  # noqa: BLE001 - a failing remote model must not fail the answer
             return extractive

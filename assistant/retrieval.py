@@ -149,7 +149,9 @@ class HybridRetriever:
             if fingerprint.hexdigest() in seen_text:
                 continue
             seen_text.add(fingerprint.hexdigest())
-            passages.append(self._passage(corpus, i, score, dense.get(chunk_id), sparse.get(chunk_id)))
+            passages.append(
+                self._passage(corpus, i, score, dense.get(chunk_id), sparse.get(chunk_id))
+            )
             if len(passages) == k:
                 break
         return passages
@@ -207,9 +209,9 @@ class HybridRetriever:
     def _weighted(dense: dict[str, float], sparse: dict[str, float]) -> dict[str, float]:
         out = {}
         for chunk_id in dense.keys() | sparse.keys():
-            out[chunk_id] = DENSE_WEIGHT * dense.get(chunk_id, 0.0) + (1 - DENSE_WEIGHT) * sparse.get(
-                chunk_id, 0.0
-            )
+            out[chunk_id] = DENSE_WEIGHT * dense.get(chunk_id, 0.0) + (
+                1 - DENSE_WEIGHT
+            ) * sparse.get(chunk_id, 0.0)
         return out
 
     @staticmethod

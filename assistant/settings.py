@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
         "onnx", description="How the embedding model runs on the CPU (torch, onnx, onnx-int8)."
     )
-    torch_threads: int = Field(0, ge=0, description="Torch/ONNX intra-op threads; 0 = library default.")
+    torch_threads: int = Field(
+        0, ge=0, description="Torch/ONNX intra-op threads; 0 = library default."
+    )
     llm: str | None = Field(
         None,
         description="Optional chat-model answerer as `provider:model`; unset = extractive.",
@@ -85,7 +87,9 @@ class Settings(BaseSettings):
         None, description="Enables /v1/admin routes (Bearer or X-API-Key)."
     )
     rate_limit: str = Field("120/minute", description="Per-client limit on public routes, or off.")
-    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, description="CORS allow-list.")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="CORS allow-list."
+    )
     log_questions: bool = Field(False, description="Log questions in full (off: length only).")
     support_url: str = Field(
         "https://help.example.com/contact", description="Where 'Talk to a person' leads."

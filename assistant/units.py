@@ -45,7 +45,7 @@ class UnitIndex:
         fetched: dict[str, list[StoredUnit]] = {c: [] for c in missing}
         if missing:
             got = self.store._collection.get(
-                where={"chunk_id": {"$in": list(missing)}},
+                where={"chunk_id": {"$in": list(missing)}},  # type: ignore[dict-item]
                 include=["documents", "metadatas", "embeddings"],
             )
             embeddings = got["embeddings"] if got["embeddings"] is not None else []

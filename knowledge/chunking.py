@@ -139,7 +139,8 @@ class Chunker:
         meta: dict[str, object], path: tuple[str, ...], index: int, piece: str
     ) -> dict[str, str | int | float | bool]:
         article_id = str(meta["article_id"])
-        tags = [str(t) for t in meta.get("tags", []) or []]  # type: ignore[union-attr]
+        raw_tags = meta.get("tags") or []
+        tags = [str(t) for t in raw_tags] if isinstance(raw_tags, list | tuple) else []
         digest = hashlib.sha256(piece.encode("utf-8")).hexdigest()[:12]
         out: dict[str, str | int | float | bool] = {
             "article_id": article_id,

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from langchain_chroma import Chroma
 from langchain_classic.indexes import SQLRecordManager
@@ -133,7 +134,7 @@ def _group_keys(manager: SQLRecordManager) -> dict[str, set[str]]:
     from langchain_classic.indexes._sql_record_manager import UpsertionRecord
 
     with manager._make_session() as session:
-        rows = (
+        rows: Sequence[Any] = (
             session.query(UpsertionRecord.group_id, UpsertionRecord.key)
             .filter(UpsertionRecord.namespace == manager.namespace)
             .all()

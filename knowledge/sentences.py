@@ -52,6 +52,14 @@ def split_sentences(paragraph: str) -> list[str]:
     return out
 
 
+def _flush(prose: list[str], units: list[Unit], paragraph: int) -> None:
+    """Turn the pending prose lines into sentence units."""
+    if prose:
+        for sentence in split_sentences(plain(" ".join(prose))):
+            units.append(Unit(len(units), sentence, "sentence", "", paragraph))
+        prose.clear()
+
+
 def split_units(body: str) -> list[Unit]:
     """Units of a Markdown passage body; headings and code fences are not answer material."""
     units: list[Unit] = []
@@ -64,12 +72,6 @@ def split_units(body: str) -> list[Unit]:
         paragraph += 1
         prose: list[str] = []
 
-        def flush_prose() -> None:
-            if prose:
-                for sentence in split_sentences(plain(" ".join(prose))):
-                    units.append(Unit(len(units), sentence, "sentence", "", paragraph))
-                prose.clear()
-
         for line in lines:
             if line.lstrip().startswith(("```", "~~~")):
                 in_fence = not in_fence
@@ -78,16 +80,17 @@ def split_units(body: str) -> list[Unit]:
                 continue
             match = _LIST_ITEM.match(line)
             if match:
-                flush_prose()
+                _flush(prose, units, paragraph)
                 text = plain(match.group("text"))
                 if text:
                     units.append(Unit(len(units), text, "item", match.group("marker"), paragraph))
             elif units and units[-1].kind == "item" and line.startswith((" ", "\t")) and not prose:
                 # continuation line of a list item
                 last = units[-1]
-                units[-1] = Unit(last.index, f"{last.text} {plain(line)}", "item", last.marker,
-                                 last.paragraph)
+                units[-1] = Unit(
+                    last.index, f"{last.text} {plain(line)}", "item", last.marker, last.paragraph
+                )
             else:
                 prose.append(line.strip())
-        flush_prose()
+        _flush(prose, units, paragraph)
     return units

@@ -40,8 +40,10 @@ def test_answers_with_citations_that_point_at_real_passages(kb_assistant: Assist
             continue
         text = MARKER.sub("", line).strip(" -.0123456789").replace(" .", ".")
         passage = next(
-            p for p in passages if (p.article_id, p.section) == (
-                by_n[int(markers[0])].article_id, by_n[int(markers[0])].section)
+            p
+            for p in passages
+            if (p.article_id, p.section)
+            == (by_n[int(markers[0])].article_id, by_n[int(markers[0])].section)
         )
         assert text[:40].lower() in re.sub(r"\*\*|\[|\]\([^)]*\)", "", passage.text).lower()
 
@@ -81,7 +83,10 @@ def test_red_flags_are_referred_and_lookalikes_answered(kb_assistant: Assistant)
     assert "not medical advice" in referral.answer
     benign = kb_assistant.answer("is calf soreness normal in week one?")
     assert benign.outcome == "answered"
-    assert benign.citations[0].article_id in {"muscle-soreness-vs-injury", "transition-soreness-normal"}
+    assert benign.citations[0].article_id in {
+        "muscle-soreness-vs-injury",
+        "transition-soreness-normal",
+    }
 
 
 def test_follow_ups_use_the_conversation(kb_assistant: Assistant) -> None:
@@ -92,20 +97,27 @@ def test_follow_ups_use_the_conversation(kb_assistant: Assistant) -> None:
     alone = kb_assistant.answer("what about the inner thighs?", [])
     follow = kb_assistant.answer("what about the inner thighs?", history)
     assert follow.outcome == "answered"
-    assert follow.citations[0].article_id in {"side-lunge-adductor-stretch", "cool-down-mobility-routine"}
+    assert follow.citations[0].article_id in {
+        "side-lunge-adductor-stretch",
+        "cool-down-mobility-routine",
+    }
     assert follow.resolved_question and alone.resolved_question is None
 
     harder = kb_assistant.answer(
         "how do I make it harder?",
-        [Turn(role="user", content="how do I balance on the quadripod?"),
-         Turn(role="assistant", content="Stand on one leg [1].")],
+        [
+            Turn(role="user", content="how do I balance on the quadripod?"),
+            Turn(role="assistant", content="Stand on one leg [1]."),
+        ],
     )
     assert harder.citations[0].article_id == "quadripod-balance"
     assert "eyes" in harder.answer.lower()
 
 
 def test_filters_restrict_retrieval(kb_assistant: Assistant) -> None:
-    passages = kb_assistant.search("stretch after a run", k=5, filters=Filters(collection="Mobility"))
+    passages = kb_assistant.search(
+        "stretch after a run", k=5, filters=Filters(collection="Mobility")
+    )
     assert passages and all(p.collection == "Mobility" for p in passages)
     tagged = kb_assistant.search("jumping", k=5, filters=Filters(tags=["plyometrics"]))
     assert tagged and all("plyometrics" in p.tags for p in tagged)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from langchain_core.embeddings import Embeddings
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
+from assistant.core import Assistant
 from assistant.factory import build_assistant
+from assistant.settings import Settings
 
 QUESTION = "How do I make single-leg balance harder?"
 
 
-def build(kb_settings, embeddings, reply: str):  # type: ignore[no-untyped-def]
+def build(kb_settings: Settings, embeddings: Embeddings, reply: str) -> Assistant:
     model = FakeListChatModel(responses=[reply])
     return build_assistant(kb_settings, embeddings=embeddings, chat_model=model)
 
 
-def test_a_grounded_cited_reply_is_used(kb_settings, embeddings) -> None:  # type: ignore[no-untyped-def]
-    reply = "Close your eyes during single-leg quadripod balance to make the balance much harder [1]."
+def test_a_grounded_cited_reply_is_used(kb_settings, embeddings: Embeddings) -> None:
+    reply = (
+        "Close your eyes during single-leg quadripod balance to make the balance much harder [1]."
+    )
     answer = build(kb_settings, embeddings, reply).answer(QUESTION)
     assert answer.answerer == "chat_model"
     assert answer.answer == reply
@@ -23,14 +28,16 @@ def test_a_grounded_cited_reply_is_used(kb_settings, embeddings) -> None:  # typ
     assert answer.citations[0].article_id == "quadripod-balance"
 
 
-def test_markers_to_missing_sources_are_removed(kb_settings, embeddings) -> None:  # type: ignore[no-untyped-def]
+def test_markers_to_missing_sources_are_removed(kb_settings, embeddings: Embeddings) -> None:
     reply = "Close your eyes during single-leg quadripod balance to make it harder [1] [9]."
     answer = build(kb_settings, embeddings, reply).answer(QUESTION)
     assert answer.answerer == "chat_model"
     assert "[9]" not in answer.answer and "[1]" in answer.answer
 
 
-def test_unsupported_or_uncited_replies_fall_back_to_extractive(kb_settings, embeddings) -> None:  # type: ignore[no-untyped-def]
+def test_unsupported_or_uncited_replies_fall_back_to_extractive(
+    kb_settings, embeddings: Embeddings
+) -> None:
     invented = "Wear ankle weights and sprint uphill for ten minutes every morning [1]."
     uncited = "Close your eyes during single-leg quadripod balance."
     for reply in (invented, uncited, "NOT_COVERED"):

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from langchain_core.embeddings import Embeddings
+
 from assistant.factory import build_assistant
 from assistant.settings import Settings
 from knowledge.ingest import run_ingest
 from tests.conftest import copy_articles
 
 
-def test_edits_and_deletions_reach_bm25_and_answers(tmp_path: Path, embeddings) -> None:  # type: ignore[no-untyped-def]
+def test_edits_and_deletions_reach_bm25_and_answers(tmp_path: Path, embeddings: Embeddings) -> None:
     articles = copy_articles(tmp_path / "articles", ["calf-raises", "box-jumps", "pogo-hops"])
     settings = Settings(data_dir=tmp_path / "data", articles_dir=[articles], refresh_seconds=0)
     run_ingest(settings, embeddings)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from langchain_core.embeddings import Embeddings
 
 from assistant.factory import build_assistant
 from assistant.settings import Settings
@@ -31,8 +32,18 @@ def chroma_server(tmp_path: Path) -> Iterator[int]:
     assert exe, "the chroma CLI (from the chromadb package) is missing"
     port = free_port()
     proc = subprocess.Popen(
-        [exe, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            exe,
+            "run",
+            "--path",
+            str(tmp_path / "server"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 60
@@ -51,11 +62,15 @@ def chroma_server(tmp_path: Path) -> Iterator[int]:
 
 
 @pytest.mark.server
-def test_ingest_and_answer_through_a_chroma_server(chroma_server: int, tmp_path: Path, embeddings) -> None:  # type: ignore[no-untyped-def]
+def test_ingest_and_answer_through_a_chroma_server(
+    chroma_server: int, tmp_path: Path, embeddings: Embeddings
+) -> None:
     articles = copy_articles(tmp_path / "articles", ["quadripod-balance", "calf-raises"])
     settings = Settings(
-        data_dir=tmp_path / "data", articles_dir=[articles],
-        chroma_host="127.0.0.1", chroma_port=chroma_server,
+        data_dir=tmp_path / "data",
+        articles_dir=[articles],
+        chroma_host="127.0.0.1",
+        chroma_port=chroma_server,
     )
     report = run_ingest(settings, embeddings)
     assert report.ok and report.chunks_added == report.chunks > 0

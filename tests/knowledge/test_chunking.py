@@ -30,7 +30,9 @@ def test_every_shipped_chunk_fits_the_window_with_title_and_section() -> None:
 
 
 def test_long_sections_are_split_without_losing_text() -> None:
-    body = "## Steps\n\n" + "\n".join(f"{i}. Lift the big toe and count to {i} slowly." for i in range(1, 80))
+    body = "## Steps\n\n" + "\n".join(
+        f"{i}. Lift the big toe and count to {i} slowly." for i in range(1, 80)
+    )
     doc = Document(body, metadata={"article_id": "long", "title": "Long", "tags": ["x"]})
     chunks = chunker(max_tokens=96).split([doc])
     assert len(chunks) > 3

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from langchain_core.embeddings import Embeddings
 
 from assistant.settings import Settings
 from assistant.store import make_chroma_client
@@ -41,7 +42,9 @@ def small(tmp_path: Path) -> tuple[Settings, Path]:
     return Settings(data_dir=tmp_path / "data", articles_dir=[articles]), articles
 
 
-def test_rerun_on_unchanged_articles_embeds_nothing(small, embeddings) -> None:  # type: ignore[no-untyped-def]
+def test_rerun_on_unchanged_articles_embeds_nothing(
+    small: tuple[Settings, Path], embeddings: Embeddings
+) -> None:
     settings, _ = small
     first = run_ingest(settings, embeddings)
     assert first.articles == 3 and first.chunks_added == first.chunks > 0
@@ -56,7 +59,9 @@ def test_rerun_on_unchanged_articles_embeds_nothing(small, embeddings) -> None: 
     assert second.kb_version == first.kb_version
 
 
-def test_editing_one_article_reembeds_only_its_chunks(small, embeddings) -> None:  # type: ignore[no-untyped-def]
+def test_editing_one_article_reembeds_only_its_chunks(
+    small: tuple[Settings, Path], embeddings: Embeddings
+) -> None:
     settings, articles = small
     first = run_ingest(settings, embeddings)
     before = chunk_articles(settings)
@@ -72,14 +77,18 @@ def test_editing_one_article_reembeds_only_its_chunks(small, embeddings) -> None
     assert sum(embedded) == second.chunks_added + second.units_added
     assert chunk_articles(settings) == before
     assert second.kb_version != first.kb_version
-    docs = make_chroma_client(settings).get_collection(settings.collection).get(
-        where={"article_id": "calf-raises"}, include=["documents"]
-    )["documents"]
+    docs = (
+        make_chroma_client(settings)
+        .get_collection(settings.collection)
+        .get(where={"article_id": "calf-raises"}, include=["documents"])["documents"]
+    )
     assert any("Rest 90 s between sets." in d for d in docs or [])
     assert not any("Rest about one minute" in d for d in docs or [])
 
 
-def test_deleting_an_article_removes_its_chunks(small, embeddings) -> None:  # type: ignore[no-untyped-def]
+def test_deleting_an_article_removes_its_chunks(
+    small: tuple[Settings, Path], embeddings: Embeddings
+) -> None:
     settings, articles = small
     run_ingest(settings, embeddings)
     n_warmup = chunk_articles(settings)["warm-up-before-running"]
@@ -92,7 +101,9 @@ def test_deleting_an_article_removes_its_chunks(small, embeddings) -> None:  # t
     assert units.get(where={"article_id": "warm-up-before-running"})["ids"] == []
 
 
-def test_bad_files_are_reported_and_good_files_still_ingested(small, embeddings) -> None:  # type: ignore[no-untyped-def]
+def test_bad_files_are_reported_and_good_files_still_ingested(
+    small: tuple[Settings, Path], embeddings: Embeddings
+) -> None:
     settings, articles = small
     (articles / "broken.md").write_text("---\nid: [oops\n---\nbody\n", encoding="utf-8")
     (articles / "empty.md").write_text("", encoding="utf-8")
@@ -108,7 +119,9 @@ def test_bad_files_are_reported_and_good_files_still_ingested(small, embeddings)
     assert set(chunk_articles(settings)) == set(SMALL)
 
 
-def test_a_broken_file_never_deletes_the_article_it_held(small, embeddings) -> None:  # type: ignore[no-untyped-def]
+def test_a_broken_file_never_deletes_the_article_it_held(
+    small: tuple[Settings, Path], embeddings: Embeddings
+) -> None:
     settings, articles = small
     run_ingest(settings, embeddings)
     (articles / "quadripod-balance.md").write_text("---\ntitle: [broken\n---\n", encoding="utf-8")
@@ -117,13 +130,19 @@ def test_a_broken_file_never_deletes_the_article_it_held(small, embeddings) -> N
     assert "quadripod-balance" in chunk_articles(settings)
 
 
-def test_strict_mode_rejects_everything_on_a_bad_file(small, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_strict_mode_rejects_everything_on_a_bad_file(
+    small: tuple[Settings, Path], tmp_path: Path
+) -> None:
     settings, articles = small
     (articles / "empty.md").write_text("", encoding="utf-8")
     env = {**os.environ, "ASSISTANT_DATA_DIR": str(settings.data_dir)}
     proc = subprocess.run(
         [sys.executable, "-m", "assistant.cli", "ingest", str(articles), "--strict"],
-        capture_output=True, text=True, env=env, cwd=ROOT, timeout=300,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
     )
     assert proc.returncode == 2, proc.stderr
     assert "empty.md" in proc.stderr and "nothing was ingested" in proc.stderr
@@ -139,13 +158,18 @@ def _records(db: Path) -> int:
 
 
 @pytest.mark.slow
-def test_ingest_killed_midway_then_rerun_leaves_exact_index(tmp_path: Path, embeddings) -> None:  # type: ignore[no-untyped-def]
+def test_ingest_killed_midway_then_rerun_leaves_exact_index(
+    tmp_path: Path, embeddings: Embeddings
+) -> None:
     articles = copy_articles(tmp_path / "articles")
     killed = Settings(data_dir=tmp_path / "killed", articles_dir=[articles])
     env = {**os.environ, "ASSISTANT_DATA_DIR": str(killed.data_dir)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "assistant.cli", "ingest", str(articles)],
-        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     db = killed.data_dir / "records.sqlite"
     deadline = time.monotonic() + 240

@@ -1,0 +1,1 @@
+"""Help assistant: retrieval and answering (question -> Answer)."""
