@@ -26,6 +26,8 @@ REPEAT_COS = 0.9
 #: A passage beyond the first contributes only when it is nearly as relevant as the first.
 SECOND_PASSAGE_RATIO = 0.9
 _WORD = re.compile(r"[a-z0-9']+")
+#: "See Calf raises." and the like point elsewhere; lifted out of the article they say nothing.
+_CROSS_REFERENCE = re.compile(r"^(see|read|learn more|more in|more about|check out)\b", re.I)
 _STOP = frozenset(
     "a an the and or of to in on for with is are be do does did i my me you your it its this "
     "that what how when why which who can should could would will much many often long about "
@@ -116,7 +118,7 @@ class ExtractiveAnswerer:
         scored: list[tuple[float, float, int, StoredUnit]] = []  # relevance, cosine, passage
         for rank, passage in enumerate(candidates):
             for unit in by_chunk.get(passage.chunk_id, []):
-                if unit.kind == "heading":
+                if unit.kind == "heading" or _CROSS_REFERENCE.match(unit.text):
                     continue
                 cosine = float(unit.vector @ qvec)
                 overlap = len(qwords & content_words(unit.text)) / max(1, len(qwords))

@@ -19,7 +19,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.answering import Draft, ExtractiveAnswerer
 from assistant.confidence import answerability
-from assistant.followups import QUESTION_WEIGHT, resolve
+from assistant.followups import resolve
 from assistant.retrieval import HybridRetriever
 from assistant.safety import SafetyDecision, SafetyGate
 from assistant.settings import Settings
@@ -166,7 +166,7 @@ class Assistant:
         t0 = time.perf_counter()
         qvec = self.embed(question)
         if resolved.topic:
-            mixed = QUESTION_WEIGHT * qvec + (1 - QUESTION_WEIGHT) * self.embed(resolved.topic)
+            mixed = resolved.weight * qvec + (1 - resolved.weight) * self.embed(resolved.topic)
             qvec_retrieval = mixed / max(float(np.linalg.norm(mixed)), 1e-9)
         else:
             qvec_retrieval = qvec

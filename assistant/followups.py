@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 from assistant.types import Turn
 
-#: Weight of the new question in the mixed dense query vector of a follow-up.
+#: Weight of the new question in the mixed dense query vector of a follow-up; a question with
+#: almost no content of its own ("ok and what comes after that?") leans on the topic instead.
 QUESTION_WEIGHT = 0.65
+THIN_QUESTION_WEIGHT = 0.35
 
 _ANAPHORA = re.compile(
     r"\b(it|its|it's|that|this|those|these|them|they|one|ones|same|there|then|instead|"
@@ -32,7 +34,8 @@ _OPENERS = re.compile(
 _TOPIC_STOP = frozenset(
     "a an the and or of to in on for with is are be do does did i my me you your it this that "
     "what how when why which who can should could would will much many often long about please "
-    "tell explain know want need".split()
+    "tell explain know want need ok okay so then come comes after next by up just really yeah "
+    "hey thanks right well still now also too".split()
 )
 
 
@@ -43,6 +46,7 @@ class Resolved:
     question: str
     query: str
     topic: str | None
+    weight: float = 1.0  # of the question's own vector in the dense query
 
     @property
     def is_followup(self) -> bool:
@@ -71,4 +75,6 @@ def resolve(question: str, history: Sequence[Turn] | None) -> Resolved:
     if looks_like_followup(topic) and len(previous) > 1:
         topic = f"{previous[-2]} {topic}"
     topic_words = " ".join(_content_words(topic))
-    return Resolved(question, f"{question} {topic_words}".strip(), topic_words or None)
+    thin = len(_content_words(question)) <= 3
+    weight = THIN_QUESTION_WEIGHT if thin else QUESTION_WEIGHT
+    return Resolved(question, f"{question} {topic_words}".strip(), topic_words or None, weight)

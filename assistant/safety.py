@@ -109,6 +109,9 @@ RED_FLAG_EXEMPLARS: dict[Category, tuple[str, ...]] = {
     ),
 }
 BENIGN_EXEMPLARS: tuple[str, ...] = (
+    # technique questions told in the first person
+    "my weight drifts to the outside edge of my foot when I balance on one leg",
+    "my knee caves in when I do squats or lunges",
     "is calf soreness normal in the first week?", "how do I know if I'm doing too much?",
     "my calves are sore two days after calf raises, is that DOMS?",
     "my arches feel tired after walking barefoot, is that normal?",
@@ -180,7 +183,7 @@ _RED_FLAG_RULES: tuple[tuple[Category, bool, tuple[str, ...]], ...] = (
         r"infect\w*", "pus", "oozing", r"fever\w*", r"wound(?! up)", "gash", r"bleed\w*",
         r"ulcer\w*",
     )),
-    ("diabetes_or_neuropathy", False, (
+    ("diabetes_or_neuropathy", True, (
         r"diabet\w*", r"neuropath\w*", "blood sugar", r"(?:poor|bad|reduced|low) circulation",
         r"circulation (?:problems?|issues?)", r"peripheral (?:arterial|artery|vascular)",
         r"raynaud\w*",
@@ -340,6 +343,9 @@ _INJECTION_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
         r"|zero) (?:rules|restrictions|limits|limitations|filters|guidelines|guardrails"
         r"|constraints|censorship|boundaries)", r"(?:^|\n)\s*(?:system|assistant)\s*:",
         r"<\|?/?(?:system|im_start|im_end)\|?>",
+        # asking the assistant to say what the articles do not say
+        r"(?:pretend|imagine|assume|act as if|say) (?:that )?(?:your|the) (?:articles?|help"
+        r" ?center|sources?|docs|documentation) (?:says?|said|claims?|states?)",
     )),
 )
 
@@ -452,9 +458,10 @@ class SafetyGate:
         red_s, benign_s, inj_s, oos_s = self._slices
         red_i, oos_i = int(np.argmax(sims[red_s])), int(np.argmax(sims[oos_s]))
         red, benign = float(sims[red_s][red_i]), float(sims[benign_s].max())
-        framed = bool(_PREVENTION.search(text)) or (
-            bool(_DEFINITION.search(text)) and not _FIRST_PERSON.search(text)
-        )
+        # A runner describing their own symptom says "I"/"my"; without that, a question about
+        # a condition ("why is neuropathy a big deal for barefoot training?") is information
+        # the articles give, so similarity alone needs the stricter bar of framed questions.
+        framed = bool(_PREVENTION.search(text)) or not _FIRST_PERSON.search(text)
         min_sim, min_margin = (
             (FRAMED_MIN_SIMILARITY, FRAMED_MIN_MARGIN) if framed else (MIN_SIMILARITY, MIN_MARGIN)
         )
