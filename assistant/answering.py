@@ -21,6 +21,7 @@ UNIT_SIM = 0.7
 #: Passages considered for an answer, and the weight of the heading match when ranking them.
 CANDIDATES = 5
 HEADING_WEIGHT = 0.5
+BEST_UNIT_WEIGHT = 0.3
 #: Units more similar than this to one already chosen are repeats.
 REPEAT_COS = 0.9
 #: A passage beyond the first contributes only when it is nearly as relevant as the first.
@@ -96,34 +97,39 @@ class ExtractiveAnswerer:
         qvec = np.asarray(query_vector, dtype=np.float32)
         qwords = content_words(question)
 
-        # Rerank the candidate sections by how well their heading matches the question.
-        def section_score(i: int) -> float:
-            headings = [u for u in by_chunk.get(candidates[i].chunk_id, []) if u.kind == "heading"]
-            cosine = float(headings[0].vector @ qvec) if headings else 0.0
-            return candidates[i].score + HEADING_WEIGHT * cosine
+        def relevance(unit: StoredUnit) -> tuple[float, float]:
+            cosine = float(unit.vector @ qvec)
+            overlap = len(qwords & content_words(unit.text)) / max(1, len(qwords))
+            return UNIT_SIM * cosine + (1 - UNIT_SIM) * overlap, cosine
 
-        heading_cos = max(
-            (
-                float(u.vector @ qvec)
-                for units in by_chunk.values()
-                for u in units
-                if u.kind == "heading"
-            ),
-            default=0.0,
-        )
-        dense_top = passages[0].dense_score or 0.0
-        order = sorted(range(len(candidates)), key=lambda i: (-section_score(i), i))
-        candidates = [candidates[i] for i in order]
-
-        scored: list[tuple[float, float, int, StoredUnit]] = []  # relevance, cosine, passage
-        for rank, passage in enumerate(candidates):
+        unit_scores: dict[int, list[tuple[float, float, StoredUnit]]] = {}
+        heading_of: dict[int, float] = {}
+        for i, passage in enumerate(candidates):
             for unit in by_chunk.get(passage.chunk_id, []):
-                if unit.kind == "heading" or _CROSS_REFERENCE.match(unit.text):
-                    continue
-                cosine = float(unit.vector @ qvec)
-                overlap = len(qwords & content_words(unit.text)) / max(1, len(qwords))
-                relevance = UNIT_SIM * cosine + (1 - UNIT_SIM) * overlap
-                scored.append((relevance, cosine, rank, unit))
+                if unit.kind == "heading":
+                    heading_of[i] = float(unit.vector @ qvec)
+                elif not _CROSS_REFERENCE.match(unit.text):
+                    unit_scores.setdefault(i, []).append((*relevance(unit), unit))
+
+        # Rerank the candidate sections: retrieval score, how well the heading (the question
+        # the section answers) matches, and how well its best sentence answers.
+        def section_score(i: int) -> float:
+            best_unit = max((r for r, _, _ in unit_scores.get(i, [])), default=0.0)
+            return (
+                candidates[i].score
+                + HEADING_WEIGHT * heading_of.get(i, 0.0)
+                + BEST_UNIT_WEIGHT * best_unit
+            )
+
+        order = sorted(range(len(candidates)), key=lambda i: (-section_score(i), i))
+        scored: list[tuple[float, float, int, StoredUnit]] = [
+            (rel, cosine, rank, unit)
+            for rank, i in enumerate(order)
+            for rel, cosine, unit in unit_scores.get(i, [])
+        ]
+        heading_cos = max(heading_of.values(), default=0.0)
+        dense_top = passages[0].dense_score or 0.0
+        candidates = [candidates[i] for i in order]
         if not scored:
             return None
         best = max(scored, key=lambda s: s[0])

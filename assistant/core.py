@@ -190,7 +190,7 @@ class Assistant:
             )
 
         t0 = time.perf_counter()
-        draft = self.answerer.compose(resolved.query, qvec_retrieval.tolist(), passages)
+        draft = self.answerer.compose(resolved.lexical, qvec_retrieval.tolist(), passages)
         if draft is not None:
             unknown = self.retriever.corpus().vocabulary.unknown_terms(question)
             draft.confidence = round(

@@ -31,6 +31,10 @@ _OPENERS = re.compile(
     r"how often|how many|how long|how much|why|when|which one)\b",
     re.IGNORECASE,
 )
+_SWITCH = re.compile(
+    r"^\s*(?:and\s+|but\s+|ok(?:ay)?\s+)?(?:what|how) about\b|^\s*(?:and|same) for\b",
+    re.IGNORECASE,
+)
 _TOPIC_STOP = frozenset(
     "a an the and or of to in on for with is are be do does did i my me you your it this that "
     "what how when why which who can should could would will much many often long about please "
@@ -47,6 +51,11 @@ class Resolved:
     query: str
     topic: str | None
     weight: float = 1.0  # of the question's own vector in the dense query
+    lexical: str = ""  # the words answer sentences are matched against
+
+    def __post_init__(self) -> None:
+        if not self.lexical:
+            object.__setattr__(self, "lexical", self.query)
 
     @property
     def is_followup(self) -> bool:
@@ -75,6 +84,11 @@ def resolve(question: str, history: Sequence[Turn] | None) -> Resolved:
     if looks_like_followup(topic) and len(previous) > 1:
         topic = f"{previous[-2]} {topic}"
     topic_words = " ".join(_content_words(topic))
+    query = f"{question} {topic_words}".strip()
+    if _SWITCH.search(question):
+        # "what about the inner thighs?": the same intent about a new subject; the answer's
+        # sentences must match the new subject, not the old one.
+        return Resolved(question, query, topic_words or None, QUESTION_WEIGHT, question)
     thin = len(_content_words(question)) <= 3
     weight = THIN_QUESTION_WEIGHT if thin else QUESTION_WEIGHT
-    return Resolved(question, f"{question} {topic_words}".strip(), topic_words or None, weight)
+    return Resolved(question, query, topic_words or None, weight)
