@@ -35,11 +35,21 @@ _STOP = frozenset(
 )
 
 
+# Ordinals only: cardinals ("one or two runs") would match any step number.
+_ORDINALS = {
+    "first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5", "sixth": "6",
+}  # fmt: skip
+#: At most this many other passages add a sentence to the best section's answer.
+MAX_SECONDARY = 2
+
+
 def content_words(text: str) -> set[str]:
-    """Lower-cased content words, crudely stemmed (plural/verb endings) for overlap counting."""
+    """Lower-cased content words, crudely stemmed (plural/verb endings) for overlap counting;
+    number words become digits so "first week" meets "Weeks 1 and 2"."""
     words = set()
     for word in _WORD.findall(text.lower()):
-        if word in _STOP or len(word) < 2:
+        word = _ORDINALS.get(word, word)
+        if word in _STOP or (len(word) < 2 and not word.isdigit()):
             continue
         for suffix in ("ing", "es", "s", "ed"):
             if word.endswith(suffix) and len(word) - len(suffix) >= 3:
@@ -47,6 +57,16 @@ def content_words(text: str) -> set[str]:
                 break
         words.add(word)
     return words
+
+
+def _overlap(question: set[str], unit: set[str]) -> float:
+    """Share of the question's words in the unit; numbers count double ("week 1" must meet
+    "Weeks 1 and 2", not "Weeks 3 and 4"): they are the most specific words a runner types."""
+
+    def weight(words: set[str]) -> float:
+        return sum(2.0 if w.isdigit() else 1.0 for w in words)
+
+    return weight(question & unit) / max(1.0, weight(question))
 
 
 @dataclass
@@ -98,7 +118,7 @@ class ExtractiveAnswerer:
 
         def relevance(unit: StoredUnit) -> tuple[float, float]:
             cosine = float(unit.vector @ qvec)
-            overlap = len(qwords & content_words(unit.text)) / max(1, len(qwords))
+            overlap = _overlap(qwords, content_words(unit.text))
             return UNIT_SIM * cosine + (1 - UNIT_SIM) * overlap, cosine
 
         unit_scores: dict[int, list[tuple[float, float, StoredUnit]]] = {}
@@ -168,15 +188,19 @@ class ExtractiveAnswerer:
             or len(chosen) == 1
         ]
         top = best_by_rank[primary]
+        used: set[int] = set()
         for relevance, _, rank, unit in sorted(scored, key=lambda s: (-s[0], s[2], s[3].index)):
             if rank == primary or relevance < SECOND_PASSAGE_RATIO * top:
                 continue
-            if unit.kind == "item" or unit.text.endswith(":"):
-                continue  # a lone list item out of its list reads as a fragment
+            if unit.text.endswith(":") or len(unit.text.split()) < 6:
+                continue  # an intro without its list, or a fragment, says nothing alone
             if any(float(unit.vector @ u.vector) > REPEAT_COS for _, u in chosen):
                 continue
             if self._words(chosen + [(rank, unit)]) > self.max_words:
                 continue
+            if rank in used or len(used) >= MAX_SECONDARY:
+                continue  # one sentence per other passage: an answer, not a patchwork
+            used.add(rank)
             chosen.append((rank, unit))
         return chosen
 

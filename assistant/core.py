@@ -23,6 +23,7 @@ from assistant.followups import resolve
 from assistant.retrieval import HybridRetriever
 from assistant.safety import SafetyDecision, SafetyGate
 from assistant.settings import Settings
+from assistant.synonyms import Synonyms
 from assistant.types import (
     MAX_HISTORY_TURNS,
     MAX_QUESTION_CHARS,
@@ -82,6 +83,7 @@ class Assistant:
         answerer: Answerer,
         fallback: ExtractiveAnswerer,
         gate: SafetyGate,
+        synonyms: Synonyms | None = None,
     ) -> None:
         self.settings = settings
         self.embeddings = embeddings
@@ -89,6 +91,7 @@ class Assistant:
         self.answerer = answerer
         self.fallback = fallback
         self.gate = gate
+        self.synonyms = synonyms or Synonyms()
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._vector_lock = Lock()
         self._version = ""
@@ -180,7 +183,9 @@ class Assistant:
 
         t0 = time.perf_counter()
         passages = self.retriever.search(
-            resolved.query, filters=filters, query_vector=qvec_retrieval.tolist()
+            self.synonyms.expand(resolved.query),
+            filters=filters,
+            query_vector=qvec_retrieval.tolist(),
         )
         timings["retrieve"] = _ms(t0)
 
@@ -190,7 +195,9 @@ class Assistant:
             )
 
         t0 = time.perf_counter()
-        draft = self.answerer.compose(resolved.lexical, qvec_retrieval.tolist(), passages)
+        draft = self.answerer.compose(
+            self.synonyms.expand(resolved.lexical), qvec_retrieval.tolist(), passages
+        )
         if draft is not None:
             unknown = self.retriever.corpus().vocabulary.unknown_terms(question)
             draft.confidence = round(

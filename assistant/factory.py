@@ -12,6 +12,7 @@ from assistant.retrieval import HybridRetriever
 from assistant.safety import SafetyGate
 from assistant.settings import Settings
 from assistant.store import make_chroma_client, make_vectorstore
+from assistant.synonyms import Synonyms
 from assistant.units import UnitIndex
 
 if TYPE_CHECKING:
@@ -56,6 +57,7 @@ def build_assistant(
         answerer=answerer,
         fallback=extractive,
         gate=SafetyGate(embeddings),
+        synonyms=Synonyms.load(settings.synonyms_file),
     )
 
 

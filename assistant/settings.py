@@ -38,6 +38,9 @@ class Settings(BaseSettings):
         description="Default sources for `help-assistant ingest` (comma-separated in the env).",
     )
     collection: str = Field("help_articles", description="Chroma collection name.")
+    synonyms_file: Path | None = Field(
+        None, description="Search synonyms YAML; unset = the shipped knowledge/synonyms.yml."
+    )
     chroma_host: str | None = Field(
         None, description="Chroma server host; unset means the embedded store in data_dir."
     )
@@ -102,7 +105,7 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("chroma_host", "llm", "database_url", mode="before")
+    @field_validator("chroma_host", "llm", "database_url", "synonyms_file", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
