@@ -166,6 +166,7 @@ class Assistant:
         timings: dict[str, float] = {}
 
         resolved = resolve(question, history)
+        followup = resolved.query if resolved.topic else None
         t0 = time.perf_counter()
         qvec = self.embed(question)
         if resolved.topic:
@@ -179,7 +180,7 @@ class Assistant:
         decision = self.gate.check(question, qvec.tolist())
         timings["safety"] = _ms(t0)
         if decision.kind in ("out_of_scope", "injection"):
-            return self._no_answer(decision, started, timings, resolved.query)
+            return self._no_answer(decision, started, timings, followup)
 
         t0 = time.perf_counter()
         passages = self.retriever.search(
@@ -199,7 +200,8 @@ class Assistant:
             self.synonyms.expand(resolved.lexical), qvec_retrieval.tolist(), passages
         )
         if draft is not None:
-            unknown = self.retriever.corpus().vocabulary.unknown_terms(question)
+            vocabulary = self.retriever.corpus().vocabulary
+            unknown = vocabulary.unknown_terms(self.synonyms.strip(question))
             draft.confidence = round(
                 answerability(
                     draft.signals.get("dense", 0.0),
@@ -212,7 +214,7 @@ class Assistant:
         timings["answer"] = _ms(t0)
         if draft is None or draft.confidence < self.settings.answer_threshold:
             confidence = draft.confidence if draft else 0.0
-            return self._no_answer(None, started, timings, resolved.query, confidence)
+            return self._no_answer(None, started, timings, followup, confidence)
         timings["total"] = _ms(started)
         return Answer(
             answer_id=new_answer_id(),
@@ -232,7 +234,7 @@ class Assistant:
         decision: SafetyDecision | None,
         started: float,
         timings: dict[str, float],
-        resolved: str,
+        resolved: str | None,
         confidence: float = 0.0,
     ) -> Answer:
         if decision is not None and decision.kind == "out_of_scope":
@@ -251,6 +253,7 @@ class Assistant:
             handoff=Handoff(offered=True, reason=reason),
             timings_ms=timings,
             answerer="none",
+            resolved_question=resolved,
         )
 
     def _referral(

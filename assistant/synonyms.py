@@ -44,6 +44,14 @@ class Synonyms:
             rules.append((re.compile(rf"\b(?:{alternatives})\b"), str(canonical)))
         return cls(tuple(rules))
 
+    def strip(self, text: str) -> str:
+        """``text`` without the synonym phrases in it: words the content team has mapped are
+        known words, whatever the articles call them."""
+        lowered = text.lower()
+        for pattern, _ in self.rules:
+            lowered = pattern.sub(" ", lowered)
+        return lowered
+
     def expand(self, text: str) -> str:
         """``text`` plus the canonical words of every synonym phrase it contains."""
         lowered = text.lower()

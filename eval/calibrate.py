@@ -47,7 +47,8 @@ def features(dataset: Path, settings: Settings) -> tuple[np.ndarray, np.ndarray]
             if answer.outcome != "answered" or not drafts or drafts[-1] is None:
                 continue
             signals = drafts[-1].signals
-            unknown = assistant.retriever.corpus().vocabulary.unknown_terms(case["question"])
+            question = assistant.synonyms.strip(case["question"])
+            unknown = assistant.retriever.corpus().vocabulary.unknown_terms(question)
             rows.append([signals["dense"], signals["unit"], signals["heading"], len(unknown)])
             labels.append(int(case["kind"] == "answerable"))
     finally:
