@@ -19,6 +19,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 HEADER_SEPARATOR = "\n\n"
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
+_MARKDOWN_LINK = re.compile(r"(?<!!)\[([^\]]+)\]\([^)\s]*\)")
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,9 @@ class Chunker:
         article_id = str(meta["article_id"])
         title = str(meta.get("title", ""))
         out: list[Document] = []
-        for section in split_sections(doc.page_content):
+        # Link targets ("(calf-raises.md)") cost tokens and mean nothing to the model or to a
+        # reader of a lifted sentence; the link text stays. The article URL is in metadata.
+        for section in split_sections(_MARKDOWN_LINK.sub(r"\1", doc.page_content)):
             header = embed_header(title, section.path)
             budget = self.max_tokens - self.token_len(header + HEADER_SEPARATOR)
             if budget < 32:
