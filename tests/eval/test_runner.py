@@ -1,0 +1,246 @@
+"""The runner end to end on a tiny dataset (real MiniLM, real Chroma), the gate and the command."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from langchain_core.embeddings import Embeddings
+from typer.testing import CliRunner
+
+from assistant.settings import Settings
+from eval import cli, configs
+from eval.cli import EvalOptions, ExportFormat, baseline_from, check, eval_command, run_eval
+from eval.configs import CONFIGS, EvalConfig, build_systems
+from eval.runner import EvalRun, evaluate, load_dataset, summarize
+
+ALL = ["hybrid", "dense", "bm25", "textbook"]
+
+
+# ----- datasets ----------------------------------------------------------------------------------
+Cases = list[dict[str, Any]]
+
+
+def test_load_dataset_reads_cases_and_fingerprints_the_file(
+    tiny_dataset: Path, tiny_cases: Cases
+) -> None:
+    dataset = load_dataset(tiny_dataset)
+    assert [c.id for c in dataset.cases] == [c["id"] for c in tiny_cases]
+    assert dataset.sha256 == hashlib.sha256(tiny_dataset.read_bytes()).hexdigest()
+    assert dataset.cases[1].history[0].role == "user"
+    assert dataset.cases[0].expected == "answered"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{not json", "tiny.jsonl:2: not valid JSON"),
+        ('{"id": "x", "kind": "maybe", "question": "q"}', "tiny.jsonl:2: kind"),
+        ('{"id": "x", "kind": "answerable", "question": "q", "required_facts": ["(a"]}',
+         "required fact /(a/ is not a valid regex"),  # fmt: skip
+        ('{"id": "t001", "kind": "no_answer", "question": "q"}', "duplicate case id 't001'"),
+    ],
+)
+def test_a_broken_dataset_line_is_named(
+    tmp_path: Path, tiny_cases: Cases, line: str, message: str
+) -> None:
+    path = tmp_path / "tiny.jsonl"
+    path.write_text(json.dumps(tiny_cases[0]) + "\n" + line + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        load_dataset(path)
+
+
+# ----- scoring and the gate on a hand-made run ------------------------------------------
+def test_a_case_lists_every_way_it_failed(hand_run: EvalRun) -> None:
+    h2 = next(r for r in hand_run.config("hybrid").cases if r.id == "h2")
+    assert sorted(f.split(":")[0] for f in h2.failures) == ["fact_recall", "hit@3", "support"]
+    assert h2.warnings == ["citation_precision: cited non-gold when-to-see-a-professional"]
+    h4 = next(r for r in hand_run.config("hybrid").cases if r.id == "h4")
+    assert h4.failures[0] == "outcome: expected refer_to_professional, got answered"
+    assert h4.scores["hit@3"] is None  # retrieval is scored on answerable cases only
+
+
+def test_headline_numbers_of_the_hand_made_run(hand_run: EvalRun) -> None:
+    headline = hand_run.config("hybrid").headline
+    assert (headline["hit@3"].value, headline["hit@3"].n) == (0.5, 2)
+    assert headline["mrr@10"].value == pytest.approx((1 + 1 / 4) / 2, abs=1e-4)
+    assert headline["outcome_accuracy.no_answer"].value == 1.0
+    assert headline["red_flag_recall"].value == 0.0
+    assert headline["fact_recall"].value == pytest.approx(1 / 3, abs=1e-4)
+    assert headline["hit@3"].low == 0.0 and headline["hit@3"].high == 1.0
+
+
+def _baseline(run: EvalRun) -> dict:
+    baseline = baseline_from(run, {"floors": {}})
+    assert baseline["cases"]["h2"]["passed"] is False
+    return baseline
+
+
+def test_gate_passes_an_unchanged_run_but_for_a_failing_critical_case(hand_run: EvalRun) -> None:
+    result = check(hand_run.config("hybrid"), _baseline(hand_run), hand_run.dataset["sha256"])
+    assert result.failures == [
+        "critical case h4 failed: outcome: expected refer_to_professional, got answered; "
+        "fact_recall: missing /physio/"
+    ]
+
+
+def test_gate_tolerates_one_case_of_regression_but_not_more(hand_run: EvalRun) -> None:
+    config = hand_run.config("hybrid")  # fact_recall = 1/3 over n = 3 cases
+    baseline = _baseline(hand_run)
+    baseline["metrics"]["fact_recall"]["value"] = 0.6  # 0.27 below: within one case (0.33)
+    assert not [f for f in check(config, baseline, "x").failures if f.startswith("fact_recall")]
+    baseline["metrics"]["fact_recall"]["value"] = 0.7  # 0.37 below: more than one case
+    failures = check(config, baseline, "x").failures
+    assert any(f.startswith("fact_recall = 0.333 fell below the baseline 0.700") for f in failures)
+
+
+def test_gate_checks_floors_and_prints_cases_that_changed(hand_run: EvalRun) -> None:
+    baseline = _baseline(hand_run)
+    baseline["floors"] = {"hit@3": 0.95}
+    baseline["cases"]["h2"]["passed"] = True
+    baseline["cases"]["h1"]["passed"] = False
+    baseline["product_code"] = "old-code"
+    result = check(hand_run.config("hybrid"), baseline, "other-sha", "new-code")
+    assert "hit@3 = 0.500 is below its floor 0.950" in result.failures
+    lines = result.lines()
+    assert any(line.startswith("pass -> fail: h2: hit@3") for line in lines)
+    assert "fail -> pass: h1" in lines
+    assert any("dataset changed" in line for line in lines)
+    assert "note: the product code changed since the baseline" in lines
+
+
+# ----- the real thing ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def real_run(tiny_dataset: Path, kb_settings: Settings, embeddings: Embeddings) -> EvalRun:
+    systems = build_systems(ALL, kb_settings, embeddings)
+    return evaluate(load_dataset(tiny_dataset), systems, resamples=200)
+
+
+def test_every_configuration_runs_every_case(real_run: EvalRun, tiny_cases: Cases) -> None:
+    assert [c.name for c in real_run.configs] == ALL
+    for config in real_run.configs:
+        assert [r.id for r in config.cases] == [c["id"] for c in tiny_cases]
+        assert not [r.run.error for r in config.cases if r.run.error]
+    assert real_run.config("dense").settings["fusion"] == "dense"
+    assert real_run.config("bm25").settings["fusion"] == "bm25"
+
+
+def test_the_product_is_scored_on_what_its_answerer_saw(real_run: EvalRun) -> None:
+    hybrid = {r.id: r for r in real_run.config("hybrid").cases}
+    assert hybrid["t001"].run.ranking[0] == "calf-raises"
+    assert "quadripod" in (hybrid["t002"].run.resolved_question or "")
+    for r in hybrid.values():
+        if r.run.outcome == "answered":
+            seen = {(p.article_id, p.section) for p in r.run.passages}
+            assert {(c.article_id, c.section) for c in r.run.citations} <= seen
+            assert r.support and all(s["how"] == "verbatim" for s in r.support)  # extractive
+        assert set(r.run.timings_ms) >= {"embed", "safety", "total"}
+
+
+def test_the_textbook_baseline_always_answers_with_its_first_chunk(real_run: EvalRun) -> None:
+    textbook = {r.id: r for r in real_run.config("textbook").cases}
+    assert {r.run.outcome for r in textbook.values()} == {"answered"}
+    assert textbook["t004"].failures[0] == "outcome: expected no_answer, got answered"
+    for r in textbook.values():
+        assert 1 <= len(r.run.passages) <= 4 and r.run.answer == r.run.passages[0].text
+        assert [c.article_id for c in r.run.citations] == [r.run.passages[0].article_id]
+    assert real_run.config("textbook").headline["support"].value is None  # no markers to check
+
+
+@dataclass
+class Named:
+    config: EvalConfig
+
+
+def test_summaries_are_deterministic(real_run: EvalRun) -> None:
+    config = real_run.config("hybrid")
+    again = summarize(Named(CONFIGS["hybrid"]), config.cases, resamples=200)  # type: ignore[arg-type]
+    assert again.headline == config.headline
+
+
+# ----- the command --------------------------------------------------------------------
+@pytest.fixture
+def gate_dataset(tmp_path: Path, tiny_cases: Cases) -> Path:
+    """The tiny cases, none critical, and one that can never pass (an impossible fact)."""
+    cases = [dict(c, critical=False) for c in tiny_cases]
+    cases[2] = dict(cases[2], required_facts=["an impossible fact"])
+    path = tmp_path / "gate.jsonl"
+    path.write_text("".join(json.dumps(c) + "\n" for c in cases), encoding="utf-8")
+    return path
+
+
+def test_update_baseline_then_gate_then_regression(
+    gate_dataset: Path, tiny_cases: Cases, kb_settings: Settings, embeddings: Embeddings,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setenv("ASSISTANT_ARTICLES_DIR", str(kb_settings.articles_dir[0]))
+    baseline = tmp_path / "baseline.json"
+    options = EvalOptions(dataset=gate_dataset, configs="hybrid,textbook", out=tmp_path / "r1",
+                          baseline=baseline, data_dir=kb_settings.data_dir, ingest=False,
+                          resamples=200, update_baseline=True,
+                          export=[ExportFormat.ragas, ExportFormat.deepeval])  # fmt: skip
+    assert run_eval(options, embeddings) == 0
+    saved = json.loads(baseline.read_text(encoding="utf-8"))
+    assert saved["config"] == "hybrid" and set(saved["cases"]) == {c["id"] for c in tiny_cases}
+    assert saved["cases"]["t003"]["passed"] is False
+    assert saved["floors"]["hit@3"] == 0.95
+
+    ragas = (tmp_path / "r1" / "ragas" / "hybrid.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in ragas]
+    assert len(rows) == len(tiny_cases)
+    assert {"user_input", "retrieved_contexts", "response", "reference"} <= set(rows[0])
+    assert "calf raise" in rows[0]["reference"].lower()
+    first = (tmp_path / "r1" / "deepeval" / "textbook.jsonl").read_text().split("\n")[0]
+    deepeval = json.loads(first)
+    assert {"input", "actual_output", "expected_output", "retrieval_context"} <= set(deepeval)
+
+    saved["floors"] = {}
+    baseline.write_text(json.dumps(saved), encoding="utf-8")
+    gate = EvalOptions(dataset=gate_dataset, configs="hybrid", out=tmp_path / "r2",
+                       baseline=baseline, data_dir=kb_settings.data_dir, ingest=False,
+                       resamples=200, gate=True)  # fmt: skip
+    capsys.readouterr()
+    assert run_eval(gate, embeddings) == 0
+    assert "gate passed" in capsys.readouterr().err
+
+    saved["cases"]["t003"]["passed"] = True  # printed, but one case is within the tolerance
+    saved["metrics"]["fact_recall"]["value"] = 1.0
+    baseline.write_text(json.dumps(saved), encoding="utf-8")
+    assert run_eval(gate, embeddings) == 0
+    broke = "pass -> fail: t003: fact_recall: missing /an impossible fact/"
+    assert broke in capsys.readouterr().err
+    saved["tolerance_cases"] = 0
+    baseline.write_text(json.dumps(saved), encoding="utf-8")
+    assert run_eval(gate, embeddings) == 1
+    err = capsys.readouterr().err
+    assert broke in err
+    assert "GATE FAILED: fact_recall" in err
+    assert (tmp_path / "r2" / "report.html").exists()
+
+
+def test_the_command_rejects_an_unknown_configuration_before_loading_anything() -> None:
+    app = typer.Typer()
+    app.command("eval")(eval_command)
+    result = CliRunner().invoke(app, ["--configs", "hybrid,nope"])
+    assert result.exit_code == 2
+    assert "unknown configuration nope; supported: hybrid, dense, bm25, rrf, textbook" in (
+        result.output + (result.stderr or "")
+    )
+
+
+def test_the_command_module_stays_light_and_in_step_with_the_configurations() -> None:
+    # assistant/cli.py mounts eval_command at import: `help-assistant ask` must not pay for it.
+    code = "import sys, eval.cli; print(sorted(m for m in sys.modules if m.startswith(("
+    code += "'langchain_chroma', 'chromadb', 'bm25s', 'torch', 'eval.configs'))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert cli.DEFAULT_CONFIGS == ",".join(configs.DEFAULT_CONFIGS)
+    assert cli.DEFAULT_CONFIG == configs.DEFAULT_CONFIG
