@@ -1,0 +1,83 @@
+"""Dependencies of the routes, as ``Annotated`` aliases.
+
+The heavy objects are built once in the app's lifespan and kept on ``app.state``; these
+functions only hand them out, so tests swap any of them with ``app.dependency_overrides``::
+
+    app.dependency_overrides[get_assistant] = lambda: other_assistant
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from api.articles import ArticleCatalog
+from api.metrics import Metrics
+from api.service import AnswerService
+from api.storage import Storage
+from assistant.core import Assistant
+from assistant.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_assistant(request: Request) -> Assistant:
+    return request.app.state.assistant
+
+
+def get_storage(request: Request) -> Storage:
+    return request.app.state.storage
+
+
+def get_catalog(request: Request) -> ArticleCatalog:
+    return request.app.state.catalog
+
+
+def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+AssistantDep = Annotated[Assistant, Depends(get_assistant)]
+StorageDep = Annotated[Storage, Depends(get_storage)]
+CatalogDep = Annotated[ArticleCatalog, Depends(get_catalog)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+
+
+def get_answer_service(
+    assistant: AssistantDep, storage: StorageDep, metrics: MetricsDep, settings: SettingsDep
+) -> AnswerService:
+    return AnswerService(assistant, storage, metrics, log_questions=settings.log_questions)
+
+
+AnswerServiceDep = Annotated[AnswerService, Depends(get_answer_service)]
+
+
+_bearer = HTTPBearer(auto_error=False, description="The admin API key as a Bearer token.")
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The admin API key.")
+
+
+def require_admin(
+    settings: SettingsDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    api_key: Annotated[str | None, Depends(_api_key)],
+) -> None:
+    """Bearer token or X-API-Key; 404 when no key is configured (the routes do not exist)."""
+    if settings.admin_api_key is None or not settings.admin_api_key.get_secret_value():
+        raise HTTPException(status_code=404, detail="Not Found")
+    supplied = bearer.credentials if bearer is not None else api_key
+    if not supplied:
+        raise HTTPException(
+            status_code=401,
+            detail="admin API key required (Authorization: Bearer KEY or X-API-Key)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    expected = settings.admin_api_key.get_secret_value().encode()
+    if not hmac.compare_digest(supplied.encode(), expected):
+        raise HTTPException(status_code=403, detail="invalid admin API key")
+

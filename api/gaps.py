@@ -1,0 +1,98 @@
+"""Content gaps: questions the assistant could not answer (or answered unhelpfully), grouped.
+
+Questions are embedded with the assistant's own model and grouped greedily: each distinct
+question, most frequent first, joins the group whose representative it is most similar to when
+the cosine similarity reaches ``threshold``, else it starts a new group. 0.75 keeps paraphrases
+together ("cancel my subscription" / "how can I cancel my plan") while related but different
+needs stay apart; MiniLM puts unrelated questions well below 0.5.
+
+Example::
+
+    groups = group_gaps(storage.gap_questions(), assistant.embeddings)
+    groups[0].representative, groups[0].count
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from api.storage import GapQuestion
+
+SIMILARITY_THRESHOLD = 0.75
+_PUNCTUATION = re.compile(r"[^\w\s]+")
+MAX_EXAMPLES = 5
+
+
+@dataclass
+class _Phrasing:
+    text: str
+    count: int = 0
+    no_answer: int = 0
+    thumbs_down: int = 0
+    last_seen: datetime | None = None
+
+
+@dataclass
+class GapGroup:
+    representative: str
+    count: int = 0
+    no_answer: int = 0
+    thumbs_down: int = 0
+    examples: list[str] = field(default_factory=list)
+    last_seen: datetime | None = None
+
+    def add(self, phrasing: _Phrasing) -> None:
+        self.count += phrasing.count
+        self.no_answer += phrasing.no_answer
+        self.thumbs_down += phrasing.thumbs_down
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(phrasing.text)
+        if phrasing.last_seen and (self.last_seen is None or phrasing.last_seen > self.last_seen):
+            self.last_seen = phrasing.last_seen
+
+
+def _distinct(questions: Sequence[GapQuestion]) -> list[_Phrasing]:
+    """Identical questions (up to case, spacing, punctuation) counted once; most frequent first."""
+    by_key: dict[str, _Phrasing] = {}
+    for q in questions:
+        key = " ".join(_PUNCTUATION.sub(" ", q.question.lower()).split())
+        p = by_key.setdefault(key, _Phrasing(text=" ".join(q.question.split())))
+        p.count += 1
+        p.no_answer += q.no_answer
+        p.thumbs_down += q.thumbs_down
+        if p.last_seen is None or q.created_at > p.last_seen:
+            p.last_seen = q.created_at
+    return sorted(by_key.values(), key=lambda p: (-p.count, p.text.lower()))
+
+
+def group_gaps(
+    questions: Sequence[GapQuestion],
+    embeddings: Embeddings,
+    threshold: float = SIMILARITY_THRESHOLD,
+) -> list[GapGroup]:
+    """Groups of similar questions, largest first."""
+    phrasings = _distinct(questions)
+    if not phrasings:
+        return []
+    vectors = np.asarray(embeddings.embed_documents([p.text for p in phrasings]), dtype=np.float32)
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    groups: list[GapGroup] = []
+    reps: list[np.ndarray] = []
+    for phrasing, vector in zip(phrasings, vectors, strict=True):
+        if reps:
+            sims = np.stack(reps) @ vector
+            best = int(np.argmax(sims))
+            if sims[best] >= threshold:
+                groups[best].add(phrasing)
+                continue
+        group = GapGroup(representative=phrasing.text)
+        group.add(phrasing)
+        groups.append(group)
+        reps.append(vector)
+    return sorted(groups, key=lambda g: (-g.count, g.representative.lower()))

@@ -1,0 +1,96 @@
+"""The FastAPI app: ``create_app()`` wires settings, the Assistant, storage and routes.
+
+The Assistant (embedding model + indexes, about 6 s to load) is built once in the lifespan,
+unless one is passed in (tests share one per session). Serve it with::
+
+    uvicorn api.main:create_app --factory --host 127.0.0.1 --port 8000
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+
+from api.articles import ArticleCatalog
+from api.errors import install_error_handlers
+from api.metrics import Metrics, MetricsMiddleware
+from api.middleware import (
+    BodyLimitMiddleware,
+    RateLimitMiddleware,
+    SecurityHeadersMiddleware,
+    TokenBucketLimiter,
+)
+from api.routes import admin, answer, articles, chat, feedback, health, pages, search
+from api.routes.pages import STATIC_DIR
+from api.storage import Storage
+from assistant.core import Assistant
+from assistant.settings import Settings, get_settings
+
+#: Largest request body accepted (413 beyond); a full 20-turn history fits comfortably.
+MAX_BODY_BYTES = 64 * 1024
+logger = logging.getLogger("api")
+
+
+def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
+    """The app for ``settings`` (default: the environment); ``assistant`` skips building one."""
+    settings = settings or get_settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = app.state
+        if state.assistant is None:
+            from assistant.factory import build_assistant
+
+            logger.info("loading the embedding model and indexes from %s", settings.data_dir)
+            state.assistant = await run_in_threadpool(build_assistant, settings)
+        state.storage = Storage(settings.answers_db_url)
+        await run_in_threadpool(state.storage.create_schema)
+        state.catalog = await run_in_threadpool(ArticleCatalog.load, settings.articles_dir)
+        logger.info("ready: %d articles, answers stored in %s", len(state.catalog),
+                    state.storage.engine.url.render_as_string(hide_password=True))  # fmt: skip
+        try:
+            yield
+        finally:
+            state.storage.close()
+
+    app = FastAPI(
+        title="Help assistant for runners",
+        version="1.0.0",
+        summary="Grounded, cited answers from the help center; feedback; content gaps.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.assistant = assistant
+    app.state.metrics = metrics
+
+    for module in (answer, search, feedback, articles, chat, admin, health, pages):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    install_error_handlers(app, MAX_BODY_BYTES)
+
+    # Added innermost first: requests pass metrics -> headers -> body limit -> CORS -> rate
+    # limit -> routes, so 413s and 429s are counted and carry the security headers, and 429s
+    # the CORS headers a browser needs to read them.
+    limiter = TokenBucketLimiter.parse(settings.rate_limit)
+    if limiter is not None:
+        app.add_middleware(RateLimitMiddleware, limiter=limiter)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Authorization", "X-API-Key"],
+            expose_headers=["Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    return app

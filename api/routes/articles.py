@@ -1,0 +1,46 @@
+"""GET /v1/articles and GET /v1/articles/{article_id}: the help articles behind the answers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query
+
+from api.deps import CatalogDep
+from api.routes.answer import ERRORS
+from api.schemas import ARTICLE_ID_PATTERN, ArticleDetail, ArticleList, ArticleSummary, Problem
+
+router = APIRouter(prefix="/v1/articles", tags=["articles"])
+
+
+@router.get("", response_model=ArticleList, summary="List articles", responses=ERRORS)
+async def list_articles(
+    catalog: CatalogDep,
+    collection: Annotated[
+        str | None, Query(max_length=200, description="Only this collection.")
+    ] = None,
+) -> ArticleList:
+    """Metadata of every published article, in title order."""
+    articles = catalog.list(collection)
+    return ArticleList(
+        count=len(articles),
+        articles=[ArticleSummary.model_validate(a, from_attributes=True) for a in articles],
+    )
+
+
+@router.get(
+    "/{article_id}",
+    response_model=ArticleDetail,
+    summary="One article with its body as sanitized HTML",
+    responses={404: {"model": Problem, "description": "Unknown article id."}, **ERRORS},
+)
+async def get_article(
+    catalog: CatalogDep,
+    article_id: Annotated[str, Path(pattern=ARTICLE_ID_PATTERN, examples=["quadripod-balance"])],
+) -> ArticleDetail:
+    """Markdown rendered without raw HTML and cleaned by an allow-list sanitizer (nh3)."""
+    article = catalog.get(article_id)
+    if article is None:
+        raise HTTPException(404, detail=f"unknown article {article_id!r}")
+    return ArticleDetail.model_validate(article, from_attributes=True)
+

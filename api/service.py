@@ -1,0 +1,78 @@
+"""One answer for every channel: compute off the event loop, store, count, log.
+
+``/v1/answer``, ``/v1/answer/stream`` and ``/v1/chat/completions`` all go through
+:meth:`AnswerService.answer`, so every answer they give has an ``answer_id`` that feedback can
+refer to. The question is stored (the content-gap report needs it) but logged in full only with
+``log_questions``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator, Sequence
+
+from starlette.concurrency import run_in_threadpool
+
+from api.metrics import Metrics
+from api.storage import Storage
+from assistant.core import Assistant
+from assistant.types import Answer, Filters, Passage, Turn
+
+logger = logging.getLogger("api.answers")
+
+
+class AnswerService:
+    """Answers and searches for the routes; the Assistant's CPU work runs in a worker thread."""
+
+    def __init__(
+        self, assistant: Assistant, storage: Storage, metrics: Metrics, *, log_questions: bool
+    ) -> None:
+        self.assistant = assistant
+        self.storage = storage
+        self.metrics = metrics
+        self.log_questions = log_questions
+
+    async def answer(
+        self,
+        question: str,
+        history: Sequence[Turn] | None,
+        filters: Filters | None,
+        channel: str,
+    ) -> Answer:
+        started = time.perf_counter()
+
+        def work() -> Answer:
+            answer = self.assistant.answer(question, history, filters)
+            latency_ms = (time.perf_counter() - started) * 1000
+            self.storage.record_answer(
+                answer, question=question.strip(), latency_ms=latency_ms, channel=channel
+            )
+            return answer
+
+        answer = await run_in_threadpool(work)
+        seconds = time.perf_counter() - started
+        self.metrics.observe_answer(channel, answer.outcome, seconds)
+        shown = repr(question) if self.log_questions else f"<{len(question)} chars>"
+        logger.info(
+            "answer %s channel=%s outcome=%s confidence=%.2f citations=%d ms=%.1f question=%s",
+            answer.answer_id, channel, answer.outcome, answer.confidence,
+            len(answer.citations), seconds * 1000, shown,
+        )  # fmt: skip
+        return answer
+
+    async def search(self, query: str, k: int, filters: Filters | None) -> list[Passage]:
+        return await run_in_threadpool(self.assistant.search, query, k, filters)
+
+
+_WORDS = re.compile(r"\s*\S+\s*")
+
+
+def pieces(text: str, words: int = 4) -> Iterator[str]:
+    """The text in pieces of a few words; joined they give back exactly ``text``."""
+    tokens = _WORDS.findall(text)
+    if "".join(tokens) != text:  # only whitespace: send it as one piece
+        tokens = [text]
+    for i in range(0, len(tokens), words):
+        yield "".join(tokens[i : i + words])

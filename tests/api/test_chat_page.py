@@ -1,0 +1,113 @@
+"""The chat page in headless Debian Chromium against a real uvicorn: ask, follow up, rate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.api.conftest import ADMIN, LiveServer
+
+pytestmark = [pytest.mark.browser, pytest.mark.server]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]  # fmt: skip
+SCREENSHOT = Path("/tmp/chat.png")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests need Debian's Chromium. "
+            "Install it with `apt-get install chromium` (CI does).",
+            pytrace=False,
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 900, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+
+
+def ask(page: Page, question: str) -> dict[str, Any]:
+    """Type the question, press Enter, wait for the streamed answer; the request body sent."""
+    answers = page.locator(".msg--assistant[data-answer-id]")
+    before = answers.count()
+    with page.expect_response("**/v1/answer/stream") as response_info:
+        box = page.get_by_role("textbox", name="Your question")
+        box.fill(question)
+        box.press("Enter")
+    response = response_info.value
+    assert response.status == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    expect(answers).to_have_count(before + 1)
+    body = response.request.post_data_json
+    assert isinstance(body, dict)
+    return body
+
+
+def test_chat_page_end_to_end(page: Page, live_server: LiveServer) -> None:
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(live_server.url + "/")
+    expect(page).to_have_title("Ask our running help center")
+
+    first = ask(page, "What are pogo hops?")
+    assert first["history"] == []
+    answer = page.locator(".msg--assistant").last
+    expect(answer.locator(".msg__text")).to_contain_text("[1]")
+    source = answer.locator("a.sources__link").first
+    expect(source).to_have_attribute("href", "https://help.example.com/articles/pogo-hops")
+
+    follow_up = ask(page, "How do I make them harder?")
+    history = follow_up["history"]
+    assert isinstance(history, list) and [t["role"] for t in history] == ["user", "assistant"]
+    assert history[0]["content"] == "What are pogo hops?"
+    second = page.locator(".msg--assistant").last
+    expect(second.locator("a.sources__link").first).to_have_attribute(
+        "href", "https://help.example.com/articles/pogo-hops"
+    )
+    expect(second).to_contain_text("Did this answer your question?")
+
+    second.get_by_role("button", name="Yes, this answered my question").click()
+    expect(second.get_by_role("status")).to_have_text("Thanks for your feedback.")
+    answer_id = second.get_attribute("data-answer-id")
+    feedback = httpx.get(live_server.url + "/v1/admin/feedback", headers=ADMIN).json()
+    assert any(f["answer_id"] == answer_id and f["helpful"] is True for f in feedback)
+
+    ask(page, "How do I get a refund for my subscription?")
+    handoff = page.locator(".msg--assistant").last.get_by_role("link", name="Talk to a person")
+    expect(handoff).to_have_attribute("href", "https://help.example.com/contact")
+
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert problems == []  # no script errors and no CSP violations
+
+
+def test_keyboard_only_and_labels(page: Page, live_server: LiveServer) -> None:
+    page.goto(live_server.url + "/")
+    log = page.get_by_role("log", name="Conversation")
+    expect(log).to_have_attribute("aria-live", "polite")
+
+    page.keyboard.press("Tab")  # first focusable element: the question box
+    expect(page.get_by_role("textbox", name="Your question")).to_be_focused()
+    page.keyboard.type("How do I do calf raises?")
+    page.keyboard.press("Enter")
+
+    expect(log.locator(".msg--assistant[data-answer-id]")).to_have_count(1)
+    expect(page.get_by_role("textbox", name="Your question")).to_have_value("")
