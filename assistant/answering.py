@@ -22,11 +22,12 @@ UNIT_SIM = 0.7
 CANDIDATES = 5
 HEADING_WEIGHT = 0.25
 #: Units more similar than this to one already chosen are repeats.
-REPEAT_COS = 0.9
+REPEAT_COS = 0.85
 #: A passage beyond the first contributes only when it is nearly as relevant as the first.
 SECOND_PASSAGE_RATIO = 0.8
 _WORD = re.compile(r"[a-z0-9']+")
 #: "See Calf raises." and the like point elsewhere; lifted out of the article they say nothing.
+_POINTER = re.compile(r"\bas (?:explained|described|covered) in\b", re.I)
 _CROSS_REFERENCE = re.compile(r"^(see|read|learn more|more in|more about|check out)\b", re.I)
 _STOP = frozenset(
     "a an the and or of to in on for with is are be do does did i my me you your it its this "
@@ -194,6 +195,8 @@ class ExtractiveAnswerer:
                 continue
             if unit.text.endswith(":") or len(unit.text.split()) < 6:
                 continue  # an intro without its list, or a fragment, says nothing alone
+            if _POINTER.search(unit.text):
+                continue  # "..., as explained in X": a summary of another article, not news
             if any(float(unit.vector @ u.vector) > REPEAT_COS for _, u in chosen):
                 continue
             if self._words(chosen + [(rank, unit)]) > self.max_words:
