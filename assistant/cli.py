@@ -296,9 +296,11 @@ def serve(
 
 def _register_tools() -> None:
     """The evaluation and benchmark commands live in eval/; the CLI only mounts them."""
+    from eval.bench import bench_command
     from eval.cli import eval_command
 
     app.command("eval")(eval_command)
+    app.command("bench")(bench_command)
 
 
 _register_tools()

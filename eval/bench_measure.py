@@ -1,0 +1,308 @@
+"""In-process measurements of ``help-assistant bench``: ingest, ask, embedding backends, and the
+textbook LangChain pipeline, each through the same public calls a user makes.
+
+Latencies are wall-clock ``time.perf_counter`` around one call on the calling thread; a summary
+reports milliseconds and the sequential throughput (calls per second of summed call time).
+
+Example::
+
+    ask = measure_ask(assistant, cases, passes=3)
+    print(ask["repeat"]["p50_ms"], ask["first"]["p95_ms"])
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from langchain_core.embeddings import Embeddings
+
+    from assistant.core import Assistant
+    from assistant.settings import Settings
+    from eval.runner import Case
+    from knowledge.ingest import Progress
+
+#: Answered before any timed call, to load what the Assistant loads lazily on its first
+#: requests (the corpus, BM25, model kernels, the word-frequency table for unknown terms, the
+#: gate's and the follow-up paths). None is a dataset question: every dataset question stays
+#: new to the process.
+WARM_UPS: tuple[tuple[str, list[dict[str, str]]], ...] = (
+    ("How often should I stretch my calves after running?", []),
+    ("How should I taper before my first marathon with a Garmin watch?", []),
+    ("I have sharp chest pain when I run, what should I do?", []),
+    ("How do I cancel my subscription?", []),
+    ("Can I make that one harder?", [{"role": "user", "content": "What are calf raises?"},
+                                     {"role": "assistant", "content": "Rise onto your toes."}]),
+)  # fmt: skip
+#: The stages the Assistant reports in ``Answer.timings_ms``.
+STAGES = ("embed", "safety", "retrieve", "answer", "total")
+#: Status callback: one line describing what is being timed now.
+Status = Callable[[str], None]
+
+
+class BenchError(RuntimeError):
+    """A condition that stops the bench, reported as one line (port busy, no articles...)."""
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    """Environment for a child process (API server, CLI) that works on the bench's data dir:
+    offline, no rate limit, the embedded store and the default extractive answerer."""
+    env = dict(os.environ)
+    env.update(
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+        ANONYMIZED_TELEMETRY="False",
+        ASSISTANT_DATA_DIR=str(settings.data_dir),
+        ASSISTANT_ARTICLES_DIR=",".join(str(p.resolve()) for p in settings.articles_dir),
+        ASSISTANT_EMBEDDING_BACKEND=settings.embedding_backend,
+        ASSISTANT_RATE_LIMIT="off",
+        ASSISTANT_CHROMA_HOST="",
+        ASSISTANT_DATABASE_URL="",
+        ASSISTANT_LLM="",
+    )
+    return env
+
+
+def summarize(samples_s: Sequence[float]) -> dict[str, float | int | None]:
+    """Latency percentiles in ms and throughput of sequential calls (n / summed seconds)."""
+    if not samples_s:
+        return {
+            "n": 0,
+            "mean_ms": None,
+            "p50_ms": None,
+            "p95_ms": None,
+            "p99_ms": None,
+            "max_ms": None,
+            "per_s": None,
+        }
+    ms = np.asarray(samples_s, dtype=np.float64) * 1000
+    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+    return {
+        "n": int(ms.size),
+        "mean_ms": round(float(ms.mean()), 3),
+        "p50_ms": round(float(p50), 3),
+        "p95_ms": round(float(p95), 3),
+        "p99_ms": round(float(p99), 3),
+        "max_ms": round(float(ms.max()), 3),
+        "per_s": round(float(ms.size / (ms.sum() / 1000)), 2),
+    }
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+# ----- ingest -----------------------------------------------------------------------------------
+def measure_ingest(
+    settings: Settings,
+    embeddings: Embeddings,
+    progress: Progress | None = None,
+    *,
+    cli: bool = True,
+) -> dict[str, Any]:
+    """A cold ingest into an empty data dir, then a no-op re-ingest of the same articles: in
+    this process and, with ``cli``, as a new ``help-assistant ingest`` process."""
+    from knowledge.ingest import run_ingest
+
+    cold = run_ingest(settings, embeddings, progress=progress)
+    if not cold.chunks:
+        raise BenchError(
+            "no articles were indexed from "
+            + ", ".join(str(p) for p in settings.articles_dir)
+            + (f" ({len(cold.rejected)} rejected)" if cold.rejected else "")
+        )
+    noop = run_ingest(settings, embeddings)
+    return {
+        "articles": cold.articles,
+        "chunks": cold.chunks,
+        "units": cold.units,
+        "rejected": len(cold.rejected),
+        "cold_s": round(cold.seconds, 3),
+        # Every chunk also yields its sentences (units), embedded in the same ingest; chunks/s is
+        # the issue's unit, texts/s the embedding work actually done.
+        "chunks_per_s": round(cold.chunks / cold.seconds, 2),
+        "texts_per_s": round((cold.chunks_added + cold.units_added) / cold.seconds, 2),
+        "noop_s": round(noop.seconds, 3),
+        "noop_chunks_added": noop.chunks_added,
+        "noop_units_added": noop.units_added,
+        **(_cli_noop(settings) if cli else {"cli_noop_s": None, "cli_noop_error": None}),
+    }
+
+
+def _cli_noop(settings: Settings) -> dict[str, Any]:
+    """``help-assistant ingest`` as a user runs it again: a new process, imports included."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "ingest"],
+        env=child_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    seconds = round(time.perf_counter() - started, 3)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"cli_noop_s": None, "cli_noop_error": f"exit {done.returncode}: {last}"}
+    return {"cli_noop_s": seconds, "cli_noop_error": None}
+
+
+# ----- ask --------------------------------------------------------------------------------------
+def measure_ask(
+    assistant: Assistant, cases: Sequence[Case], passes: int, status: Status = _noop
+) -> dict[str, Any]:
+    """Ask every question once ("first": a question new to the process, so its query vector is
+    computed), then ``passes`` more times ("repeat": the Assistant's query-vector cache hits, as
+    for any repeated question).
+
+    Before timing, one warm-up answer and a preload of every chunk's sentences into the
+    answerer's cache put the process in the state a server reaches after its first few
+    requests; without the preload the first pass would mostly time Chroma fetching sentences.
+    """
+    warm_up(assistant)
+    corpus = assistant.retriever.corpus()
+    # Units are keyed by the chunk_id metadata (Chroma's ids are the record manager's hashes).
+    chunk_ids = [str(m.get("chunk_id", i)) for m, i in zip(corpus.metas, corpus.ids, strict=True)]
+    started = time.perf_counter()
+    assistant.fallback.units.units_for(chunk_ids)
+    preload_s = time.perf_counter() - started
+    first: list[float] = []
+    repeat: list[float] = []
+    stages: dict[str, list[dict[str, float]]] = {"first": [], "repeat": []}
+    outcomes: Counter[str] = Counter()
+    for pass_no in range(passes + 1):
+        label = "first" if pass_no == 0 else "repeat"
+        samples = first if pass_no == 0 else repeat
+        for i, case in enumerate(cases):
+            if i % 20 == 0:
+                status(f"pass {pass_no + 1}/{passes + 1} ({label}), question {i + 1}/{len(cases)}")
+            started = time.perf_counter()
+            answer = assistant.answer(case.question, case.history)
+            samples.append(time.perf_counter() - started)
+            stages[label].append(answer.timings_ms)
+            if pass_no == 0:
+                outcomes[answer.outcome] += 1
+    return {
+        "questions": len(cases),
+        "passes": passes,
+        "sentence_preload_s": round(preload_s, 3),
+        "first": summarize(first),
+        "repeat": summarize(repeat),
+        "stages_ms": {label: _stage_means(rows) for label, rows in stages.items()},
+        "outcomes": dict(sorted(outcomes.items())),
+    }
+
+
+def warm_up(assistant: Assistant) -> None:
+    from assistant.types import Turn
+
+    for question, history in WARM_UPS:
+        assistant.answer(question, [Turn.model_validate(t) for t in history])
+
+
+def _stage_means(rows: Sequence[dict[str, float]]) -> dict[str, float]:
+    """Mean ms per stage; a stage an answer skipped (e.g. the gate stopped it) counts as 0."""
+    if not rows:
+        return {}
+    return {s: round(sum(r.get(s, 0.0) for r in rows) / len(rows), 3) for s in STAGES}
+
+
+def measure_backends(
+    settings: Settings,
+    client: ClientAPI,
+    cases: Sequence[Case],
+    passes: int,
+    backends: Sequence[str],
+    loaded: dict[str, Embeddings],  # by backend name
+    status: Status = _noop,
+) -> dict[str, Any]:
+    """In-process ask latency per embedding backend over the same index and questions.
+
+    The index was embedded with the configured backend; the other backends only embed the
+    questions (same model, compatible vectors). Answer quality per backend is compared by
+    ``help-assistant eval``, not here. Loaded models are added to ``loaded`` for reuse.
+    """
+    from assistant.embeddings import make_embeddings
+    from assistant.factory import build_assistant
+
+    out: dict[str, Any] = {}
+    for backend in backends:
+        backend_settings = settings.model_copy(update={"embedding_backend": backend})
+        load_s = None
+        if backend not in loaded:
+            status(f"{backend}: loading the model")
+            started = time.perf_counter()
+            loaded[backend] = make_embeddings(backend_settings)
+            load_s = round(time.perf_counter() - started, 3)
+        assistant = build_assistant(backend_settings, embeddings=loaded[backend], client=client)
+        result = measure_ask(assistant, cases, passes, _prefixed(status, backend))
+        out[backend] = {"load_s": load_s, **result}
+    return out
+
+
+def _prefixed(status: Status, prefix: str) -> Status:
+    return lambda detail: status(f"{prefix}: {detail}")
+
+
+# ----- the textbook pipeline -----------------------------------------------------------------
+def measure_textbook(
+    settings: Settings,
+    embeddings: Embeddings,
+    client: ClientAPI,
+    cases: Sequence[Case],
+    passes: int,
+    status: Status = _noop,
+) -> dict[str, Any]:
+    """LangChain's tutorial RAG (``eval.configs.TextbookBaseline``: RecursiveCharacterTextSplitter
+    1000/200 chunks, Chroma) queried as the tutorial does: ``similarity_search(question, k=4)``.
+
+    It embeds every question (no cache) and ignores the history, as the tutorial does; one
+    untimed pass warms it up, then ``passes`` passes are timed.
+    """
+    from eval.configs import CONFIGS, TEXTBOOK_CONTEXTS, TextbookBaseline
+
+    status("indexing 1000/200 character chunks")
+    started = time.perf_counter()
+    baseline = TextbookBaseline(CONFIGS["textbook"], settings, embeddings, client)
+    index_s = time.perf_counter() - started
+    chunks = len(baseline.store.get(include=[])["ids"])
+    samples: list[float] = []
+    for pass_no in range(passes + 1):  # pass 0 warms up: the pipeline has no cache to fill
+        status(f"pass {pass_no + 1}/{passes + 1}" + (" (warm-up)" if pass_no == 0 else ""))
+        for case in cases:
+            started = time.perf_counter()
+            baseline.store.similarity_search(case.question, k=TEXTBOOK_CONTEXTS)
+            if pass_no:
+                samples.append(time.perf_counter() - started)
+    return {
+        "chunks": chunks,
+        "index_s": round(index_s, 3),
+        "chunks_per_s": round(chunks / index_s, 2) if index_s else None,
+        "latency": summarize(samples),
+    }
+
+
+def compare(ours: dict[str, Any], textbook: dict[str, Any]) -> dict[str, float | None]:
+    """Ratios against the textbook: throughput ours/textbook (higher is better) and p50
+    ours/textbook (lower is better), for our first-time and repeated questions."""
+
+    def ratio(a: float | None, b: float | None) -> float | None:
+        return round(a / b, 3) if a and b else None
+
+    theirs = textbook["latency"]
+    return {
+        "throughput_ratio_first": ratio(ours["first"]["per_s"], theirs["per_s"]),
+        "throughput_ratio_repeat": ratio(ours["repeat"]["per_s"], theirs["per_s"]),
+        "p50_ratio_first": ratio(ours["first"]["p50_ms"], theirs["p50_ms"]),
+        "p50_ratio_repeat": ratio(ours["repeat"]["p50_ms"], theirs["p50_ms"]),
+    }

@@ -1,0 +1,173 @@
+"""``help-assistant bench``: a quick run end to end (real model, Chroma, uvicorn), plus the pure
+parts: the synthetic corpus, the BENCHMARKS.md section and the one-line errors."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from eval.bench import BenchOptions, bench_command, run_bench
+from eval.bench_report import END, START, write_section
+from eval.bench_scale import corpus
+from tests.conftest import ARTICLES, copy_articles
+
+SMALL_KB = ["calf-raises", "box-jumps", "barefoot-strength-training"]
+SECTIONS = {
+    "schema_version",
+    "quick",
+    "machine",
+    "config",
+    "ingest",
+    "http",
+    "backends",
+    "ask",
+    "textbook",
+    "scale",
+    "targets",
+}
+
+
+def _latency_is_sane(stats: dict[str, Any], n: int) -> None:
+    assert stats["n"] == n
+    assert 0 < stats["p50_ms"] <= stats["p95_ms"] <= stats["p99_ms"] <= stats["max_ms"]
+    assert stats["max_ms"] < 60_000
+
+
+def _cli() -> typer.Typer:
+    app = typer.Typer()
+    app.command("bench")(bench_command)
+    return app
+
+
+@pytest.mark.slow
+def test_quick_bench_measures_every_stage_and_writes_its_outputs(tmp_path: Path) -> None:
+    articles = copy_articles(tmp_path / "articles", SMALL_KB)
+    benchmarks = tmp_path / "BENCHMARKS.md"
+    benchmarks.write_text(
+        f"# Benchmarks\n\nIntro stays.\n\n{START}\nold table\n{END}\n\nFooter stays.\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "run"
+    args = [
+        "--quick",
+        "--out",
+        str(out),
+        "--articles",
+        str(articles),
+        "--benchmarks-file",
+        str(benchmarks),
+    ]
+
+    outcome = CliRunner().invoke(_cli(), args)
+
+    assert outcome.exit_code == 0, outcome.output
+    result = json.loads((out / "result.json").read_text(encoding="utf-8"))
+    assert SECTIONS <= result.keys()
+    assert result["quick"] is True
+    questions = result["config"]["questions"]
+    assert questions == 8
+
+    ingest = result["ingest"]
+    assert ingest["articles"] == len(SMALL_KB) and ingest["chunks"] > 0
+    assert ingest["chunks_per_s"] > 0 and ingest["texts_per_s"] >= ingest["chunks_per_s"]
+    assert ingest["noop_chunks_added"] == 0 and ingest["noop_units_added"] == 0
+    assert 0 < ingest["noop_s"] < ingest["cold_s"]
+    assert ingest["cli_noop_error"] is None  # the CLI re-ingest runs in full mode only
+
+    assert set(result["backends"]) == {"onnx", "onnx-int8", "torch"}
+    for backend in result["backends"].values():
+        _latency_is_sane(backend["first"], questions)
+        _latency_is_sane(backend["repeat"], questions)  # one repeat pass in quick mode
+        assert sum(backend["outcomes"].values()) == questions
+    ask = result["ask"]
+    assert ask["stages_ms"]["first"]["embed"] > ask["stages_ms"]["repeat"]["embed"]
+
+    textbook = result["textbook"]
+    assert textbook["chunks"] > 0
+    _latency_is_sane(textbook["latency"], questions)
+    assert all(v is not None and v > 0 for v in textbook["comparison"].values())
+
+    http = result["http"]
+    assert 0 < http["cold_start_s"] < 180 and http["server_rss_mb"] > 0
+    assert [lv["concurrency"] for lv in http["levels"]] == [1, 8, 32]
+    for level in http["levels"]:
+        assert level["errors"] == 0, level["error_kinds"]
+        assert level["ok"] == level["requests"] and level["answers_per_s"] > 0
+        assert 0 < level["p50_ms"] <= level["p95_ms"]
+
+    assert [row["chunks"] for row in result["scale"]] == [100, 400]
+    for row in result["scale"]:
+        _latency_is_sane(row["retrieval"], questions)
+        assert row["error"] is None and row["rss_mb"] > 0 and row["add_s"] > 0
+    assert len(result["targets"]) == 10
+    assert {t["passed"] for t in result["targets"]} <= {True, False, None}
+
+    png = (out / "bench.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    text = benchmarks.read_text(encoding="utf-8")
+    assert "Intro stays." in text and "Footer stays." in text and "old table" not in text
+    assert text.count(START) == 1 and text.count(END) == 1
+    assert "| Ask p50, repeated questions |" in text and "quick mode" in text
+    assert not (out / "data").exists()  # the indexes are removed without --keep-data
+
+
+def test_synthetic_corpus_is_deterministic_and_each_size_extends_the_last() -> None:
+    base = [[f"sentence {i}.{j}" for j in range(4)] for i in range(10)]
+    vectors = np.eye(10, 16, dtype=np.float32)
+
+    small_texts, small = corpus(base, vectors, 30, seed=3)
+    texts, big = corpus(base, vectors, 50, seed=3)
+    other_texts, _ = corpus(base, vectors, 50, seed=4)
+
+    assert texts[:30] == small_texts and np.array_equal(big[:30], small)
+    assert texts[:10] == [" ".join(units) for units in base]  # the real, embedded base first
+    assert other_texts[10:] != texts[10:]
+    assert np.allclose(np.linalg.norm(big, axis=1), 1.0)
+    # A derived chunk's vector lies between the two base chunks it was spliced from.
+    assert all(np.count_nonzero(v) == 2 for v in big[10:])
+
+
+def test_section_is_appended_to_a_file_without_markers_and_replaced_on_rewrite(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "BENCHMARKS.md"
+    path.write_text("# Benchmarks\n\nHand-written notes.\n", encoding="utf-8")
+
+    write_section(path, "first table")
+    write_section(path, "second table")
+
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# Benchmarks\n\nHand-written notes.\n")
+    assert "second table" in text and "first table" not in text
+    assert text.count(START) == 1 and text.count(END) == 1
+
+
+def test_a_busy_port_is_a_one_line_error_before_anything_is_measured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = run_bench(
+            BenchOptions(out=tmp_path / "run", articles=[ARTICLES], port=port, quick=True)
+        )
+
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert f"port {port} on 127.0.0.1 is busy" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_bad_scale_option_is_a_usage_error(tmp_path: Path) -> None:
+    outcome = CliRunner().invoke(_cli(), ["--scale", "1000,lots", "--out", str(tmp_path)])
+
+    assert outcome.exit_code == 2
+    assert "comma-separated integers" in outcome.output
