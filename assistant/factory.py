@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 
 from assistant.answering import ExtractiveAnswerer
+from assistant.confidence import zipf
 from assistant.core import Answerer, Assistant
 from assistant.retrieval import HybridRetriever
 from assistant.safety import SafetyGate
@@ -50,6 +52,8 @@ def build_assistant(
         from assistant.llm import ChatModelAnswerer
 
         answerer = ChatModelAnswerer(chat_model, extractive)
+    _quiet_libraries()
+    zipf("warmup")  # loads wordfreq's tables now (~0.7 s), not during the first question
     return Assistant(
         settings=settings,
         embeddings=embeddings,
@@ -59,6 +63,11 @@ def build_assistant(
         gate=SafetyGate(embeddings),
         synonyms=Synonyms.load(settings.synonyms_file),
     )
+
+
+def _quiet_libraries() -> None:
+    # bm25s sets its logger to DEBUG; its index-building messages are not ours to print.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 def make_chat_model(spec: str) -> BaseChatModel:

@@ -69,17 +69,20 @@ def _export(model_dir: str, target: Path) -> None:
 
 
 def _quantize(source: Path, target: Path) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
+    # onnxruntime.quantization configures the root logger when imported and logs a
+    # pre-processing hint on it: leave the process's logging exactly as it was.
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
     tmp = target.with_suffix(".tmp")
-    quiet = logging.getLogger()
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)  # onnxruntime logs a pre-processing hint on the root logger
     try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        root.setLevel(logging.ERROR)
         # per-channel scales keep cosine to the fp32 model at ~0.995 (per-tensor: ~0.90-0.97)
         quantize_dynamic(str(source), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
     finally:
-        quiet.setLevel(level)
+        root.setLevel(level)
+        root.handlers[:] = handlers
     os.replace(tmp, target)
 
 

@@ -157,6 +157,23 @@ def _prune(manager: SQLRecordManager, store: Chroma, groups: Sequence[str]) -> i
     return deleted
 
 
+def relative_source(source: str, roots: Sequence[Path]) -> str:
+    """The source path relative to the folder it was ingested from.
+
+    Metadata is part of a chunk's content hash, so "knowledge/articles/x.md" and the same file
+    given as an absolute path must record the same source, or a re-ingest re-embeds everything.
+    """
+    path, sep, fragment = source.partition("#")
+    resolved = Path(path).resolve()
+    for root in roots:
+        root = Path(root).resolve()
+        base = root if root.is_dir() else root.parent
+        if resolved == root or base in resolved.parents:
+            relative = resolved.relative_to(base).as_posix()
+            return relative + sep + fragment
+    return source
+
+
 def kb_version_of(manager: SQLRecordManager) -> str:
     """A version of the whole knowledge base: a hash of every chunk's content hash."""
     digest = hashlib.sha256()
@@ -184,7 +201,10 @@ def run_ingest(
     """
     started = time.perf_counter()
     report = IngestReport()
-    loaded = load_paths(paths or settings.articles_dir)
+    roots = list(paths or settings.articles_dir)
+    loaded = load_paths(roots)
+    for doc in loaded.documents:
+        doc.metadata["source"] = relative_source(str(doc.metadata.get("source", "")), roots)
     report.files_seen = loaded.files_seen
     report.rejected = list(loaded.rejected)
     report.drafts = list(loaded.skipped)

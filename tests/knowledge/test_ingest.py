@@ -189,3 +189,14 @@ def test_ingest_killed_midway_then_rerun_leaves_exact_index(
     assert store_ids(killed, UNITS_SUFFIX) == store_ids(clean, UNITS_SUFFIX)
     assert len(store_ids(killed)) == reference.chunks
     assert rerun.kb_version == reference.kb_version
+
+
+def test_the_same_folder_given_another_way_reembeds_nothing(
+    small: tuple[Settings, Path], embeddings: Embeddings
+) -> None:
+    settings, articles = small
+    first = run_ingest(settings, embeddings, [articles])
+    absolute = run_ingest(settings, embeddings, [articles.resolve()])
+    relative = run_ingest(settings, embeddings, [Path(os.path.relpath(articles))])
+    assert absolute.chunks_added == relative.chunks_added == 0
+    assert absolute.chunks_skipped == relative.chunks_skipped == first.chunks
