@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import nh3
 from markdown_it import MarkdownIt
@@ -29,6 +30,16 @@ _ALLOWED_TAGS = {
     "li", "ol", "p", "pre", "strong", "table", "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
 _ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "ol": {"start"}}
+
+
+def safe_url(url: str) -> str:
+    """``url`` when it is http(s), else "": a ``javascript:`` or ``data:`` URL from an article's
+    metadata must never reach a client that puts it in a link."""
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        return ""
+    return url.strip() if scheme in ("http", "https") else ""
 
 
 def render_html(markdown: str) -> str:
@@ -76,7 +87,7 @@ class ArticleCatalog:
                 article_id=str(doc.metadata["article_id"]),
                 title=str(doc.metadata.get("title") or ""),
                 collection=str(doc.metadata.get("collection") or ""),
-                url=str(doc.metadata.get("url") or ""),
+                url=safe_url(str(doc.metadata.get("url") or "")),
                 updated=str(doc.metadata.get("updated") or ""),
                 tags=[str(t) for t in doc.metadata.get("tags") or []],
                 summary=str(doc.metadata.get("summary") or ""),

@@ -8,6 +8,7 @@ functions only hand them out, so tests swap any of them with ``app.dependency_ov
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from typing import Annotated
 
@@ -77,7 +78,16 @@ def require_admin(
             detail="admin API key required (Authorization: Bearer KEY or X-API-Key)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    expected = settings.admin_api_key.get_secret_value().encode()
-    if not hmac.compare_digest(supplied.encode(), expected):
+    if not keys_match(supplied, settings.admin_api_key.get_secret_value()):
         raise HTTPException(status_code=403, detail="invalid admin API key")
+
+
+def keys_match(supplied: str, expected: str) -> bool:
+    """Constant-time comparison that leaks neither content nor length: both sides are hashed to
+    32 bytes first (``compare_digest`` alone returns early on a length mismatch)."""
+    return hmac.compare_digest(_digest(supplied), _digest(expected))
+
+
+def _digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
 

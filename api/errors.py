@@ -2,7 +2,9 @@
 
 Every error body has FastAPI's ``detail`` and, for validation errors, a human ``message`` such
 as ``"question: question is 2400 characters; the limit is 2000 characters"``. Inputs are never
-echoed back (a 60 KB question would come straight back otherwise).
+echoed back (a 60 KB question would come straight back otherwise). A dependency that is down is
+a 503 with ``Retry-After`` and a message saying which: the index never built, the vector store at
+HOST:PORT unreachable, the answers database locked or read-only.
 """
 
 from __future__ import annotations
@@ -17,14 +19,17 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
+from api.storage import describe_storage_error
 from assistant.core import InvalidQuestionError
 from assistant.retrieval import IndexNotBuiltError
+from assistant.store import StoreUnavailableError
 
 logger = logging.getLogger("api.errors")
 _SIMPLE = (str, int, float, bool, type(None))
 
 
 _SOURCES = {"body", "path", "query", "header", "cookie"}
+_BODY_PARSE_ERROR = "There was an error parsing the body"
 
 
 def _field(loc: Sequence[Any]) -> str:
@@ -79,17 +84,35 @@ async def _on_index_missing(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _on_storage(_: Request, exc: Exception) -> JSONResponse:
-    logger.error("answer storage failed: %s", exc)
+async def _on_store_unreachable(_: Request, exc: Exception) -> JSONResponse:
+    logger.warning("%s", exc)
     return JSONResponse(
-        {"detail": "storage unavailable", "message": "Answers cannot be stored right now."},
+        {"detail": "vector store unreachable", "message": f"{str(exc).capitalize()}."},
         status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _on_storage(request: Request, exc: Exception) -> JSONResponse:
+    problem = describe_storage_error(exc)
+    # The client gets a fixed message; the log the driver's (without SQL parameters).
+    logger.error("answer storage failed on %s: %s", request.url.path, getattr(exc, "orig", exc))
+    return JSONResponse(
+        {"detail": "storage unavailable", "message": problem.message},
+        status_code=503,
+        headers={"Retry-After": str(problem.retry_after)},
     )
 
 
 def _on_http(max_body_bytes: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     async def handler(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
+        if exc.status_code == 400 and exc.detail == _BODY_PARSE_ERROR:
+            # FastAPI's answer to a body it cannot decode (bytes that are not UTF-8): the same
+            # 422 as any other malformed JSON.
+            reason = "the body is not UTF-8 text"
+            error = {"loc": ("body",), "msg": reason, "type": "json_invalid"}
+            return validation_response([{**error, "ctx": {"error": reason}}])
         body: dict[str, Any] = {"detail": exc.detail}
         if exc.status_code == 413:
             body["message"] = f"The request body is larger than {max_body_bytes // 1024} KB."
@@ -111,5 +134,6 @@ def install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(InvalidQuestionError, _on_invalid_question)
     app.add_exception_handler(IndexNotBuiltError, _on_index_missing)
+    app.add_exception_handler(StoreUnavailableError, _on_store_unreachable)
     app.add_exception_handler(SQLAlchemyError, _on_storage)
     app.add_exception_handler(Exception, _on_bug)

@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from api.articles import ArticleCatalog
@@ -22,6 +23,7 @@ from api.errors import install_error_handlers
 from api.metrics import Metrics, MetricsMiddleware
 from api.middleware import (
     BodyLimitMiddleware,
+    HtmlSafeJsonMiddleware,
     RateLimitMiddleware,
     SecurityHeadersMiddleware,
     TokenBucketLimiter,
@@ -37,9 +39,23 @@ MAX_BODY_BYTES = 64 * 1024
 logger = logging.getLogger("api")
 
 
+def _log_to_stderr() -> None:
+    """uvicorn configures only its own loggers: without this, the app's INFO records (answers,
+    start-up) would be dropped. A process that set logging up itself (a root handler: pytest,
+    a logging config) keeps its setup."""
+    app_logger = logging.getLogger("api")
+    if app_logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    app_logger.addHandler(handler)
+    app_logger.setLevel(logging.INFO)
+
+
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
     """The app for ``settings`` (default: the environment); ``assistant`` skips building one."""
     settings = settings or get_settings()
+    _log_to_stderr()
     metrics = Metrics()
 
     @asynccontextmanager
@@ -51,7 +67,11 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             logger.info("loading the embedding model and indexes from %s", settings.data_dir)
             state.assistant = await run_in_threadpool(build_assistant, settings)
         state.storage = Storage(settings.answers_db_url)
-        await run_in_threadpool(state.storage.create_schema)
+        try:
+            await run_in_threadpool(state.storage.create_schema)
+        except SQLAlchemyError as exc:
+            # Serve anyway: routes that need the database answer 503 saying why.
+            logger.error("the answers database is unusable: %s", getattr(exc, "orig", exc))
         state.catalog = await run_in_threadpool(ArticleCatalog.load, settings.articles_dir)
         logger.info("ready: %d articles, answers stored in %s", len(state.catalog),
                     state.storage.engine.url.render_as_string(hide_password=True))  # fmt: skip
@@ -75,9 +95,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     install_error_handlers(app, MAX_BODY_BYTES)
 
-    # Added innermost first: requests pass metrics -> headers -> body limit -> CORS -> rate
-    # limit -> routes, so 413s and 429s are counted and carry the security headers, and 429s
-    # the CORS headers a browser needs to read them.
+    # Added innermost first: requests pass metrics -> headers -> HTML-safe JSON -> body limit
+    # -> CORS -> rate limit -> routes, so 413s and 429s are counted, escaped and carry the
+    # security headers, and 429s the CORS headers a browser needs to read them.
     limiter = TokenBucketLimiter.parse(settings.rate_limit)
     if limiter is not None:
         app.add_middleware(RateLimitMiddleware, limiter=limiter)
@@ -91,6 +111,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             max_age=600,
         )
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(HtmlSafeJsonMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     return app

@@ -1,4 +1,5 @@
-"""Small ASGI middlewares: request-body limit, per-client rate limiting, security headers."""
+"""Small ASGI middlewares: request-body limit, per-client rate limiting, security headers and
+HTML-safe JSON."""
 
 from __future__ import annotations
 
@@ -218,6 +219,62 @@ class SecurityHeadersMiddleware:
                 if csp is not None:
                     headers.append((b"content-security-policy", csp.encode()))
                 message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
+#: ``<``, ``>`` and ``&`` only ever occur inside JSON strings, where their \u escapes mean the
+#: same; escaped, no JSON or SSE body holds a byte sequence a browser could read as markup.
+_HTML_SAFE = ((b"<", b"\\u003c"), (b">", b"\\u003e"), (b"&", b"\\u0026"))
+_JSON_TYPES = (b"application/json", b"text/event-stream")
+
+
+def html_safe(body: bytes) -> bytes:
+    """``body`` (JSON, or SSE whose data lines are JSON) with ``<``, ``>``, ``&`` escaped."""
+    for raw, escaped in _HTML_SAFE:
+        body = body.replace(raw, escaped)
+    return body
+
+
+class HtmlSafeJsonMiddleware:
+    """Escapes ``<``, ``>`` and ``&`` in JSON and event-stream bodies (as Go's encoder does).
+
+    Clients decode the same values, but an answer quoting ``<script>`` from a poisoned article
+    can never be markup, even to a client that sniffs or pastes the body into a page. UTF-8
+    multi-byte sequences never contain these bytes, so the rewrite is safe at any chunk boundary.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") == "HEAD":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        rewrite = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal start, rewrite
+            if message["type"] == "http.response.start":
+                content_type = Headers(raw=message.get("headers", [])).get("content-type", "")
+                rewrite = content_type.encode().startswith(_JSON_TYPES)
+                if not rewrite:
+                    await send(message)
+                else:
+                    start = message  # sent with the first body, once its length is known
+                return
+            if message["type"] == "http.response.body" and rewrite:
+                body = html_safe(message.get("body", b""))
+                message = {**message, "body": body}
+                if start is not None:
+                    headers = [(k, v) for k, v in start.get("headers", [])
+                               if k.lower() != b"content-length"]  # fmt: skip
+                    if not message.get("more_body", False):
+                        headers.append((b"content-length", str(len(body)).encode()))
+                    await send({**start, "headers": headers})
+                    start = None
             await send(message)
 
         await self.app(scope, receive, send_wrapper)

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 
 from starlette.concurrency import run_in_threadpool
 
+from api.articles import safe_url
 from api.metrics import Metrics
 from api.storage import Storage
 from assistant.core import Assistant
@@ -52,6 +53,8 @@ class AnswerService:
             return answer
 
         answer = await run_in_threadpool(work)
+        for citation in answer.citations:
+            citation.url = safe_url(citation.url)
         seconds = time.perf_counter() - started
         self.metrics.observe_answer(channel, answer.outcome, seconds)
         shown = repr(question) if self.log_questions else f"<{len(question)} chars>"
@@ -63,7 +66,10 @@ class AnswerService:
         return answer
 
     async def search(self, query: str, k: int, filters: Filters | None) -> list[Passage]:
-        return await run_in_threadpool(self.assistant.search, query, k, filters)
+        passages = await run_in_threadpool(self.assistant.search, query, k, filters)
+        for passage in passages:
+            passage.url = safe_url(passage.url)
+        return passages
 
 
 _WORDS = re.compile(r"\s*\S+\s*")

@@ -14,10 +14,14 @@ Example::
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -36,9 +40,20 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from assistant.types import Answer
+
+logger = logging.getLogger("api.storage")
+T = TypeVar("T")
+#: A write that finds the database locked is tried this many times in all, waiting a little
+#: longer before each retry (0.1, 0.2, 0.4 s). SQLite's busy timeout already waits for most
+#: locks; the retry covers the cases it returns at once (a WAL snapshot gone stale, a deadlock)
+#: and longer locks. Worst case about 4 x BUSY_TIMEOUT + 0.7 s, then a 503 saying "locked".
+WRITE_ATTEMPTS = 4
+#: SQLite's own wait for a lock held by another connection, in seconds.
+BUSY_TIMEOUT = 2.0
 
 
 def _now() -> datetime:
@@ -104,19 +119,80 @@ class UnknownAnswerError(LookupError):
     """Feedback for an answer id that was never stored."""
 
 
+class StorageProblem(RuntimeError):
+    """The answers database cannot do what was asked; ``message`` says why, for people."""
+
+    def __init__(self, message: str, retry_after: int = 30) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+def _is_locked(exc: BaseException) -> bool:
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in text or "database table is locked" in text or "busy" in text
+
+
+def describe_storage_error(exc: BaseException) -> StorageProblem:
+    """A clear message for a database failure; never the URL or a path."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "readonly" in text or "read-only" in text or "read only" in text:
+        return StorageProblem(
+            "Answers and feedback cannot be stored: the answers database is read-only. "
+            "Feedback stored before can still be read.",
+            retry_after=60,
+        )
+    if _is_locked(exc):
+        return StorageProblem(
+            "The answers database is locked by another process; try again in a few seconds.",
+            retry_after=2,
+        )
+    if "disk" in text and "full" in text:
+        return StorageProblem("Answers and feedback cannot be stored: the disk is full.", 60)
+    if "unable to open" in text:
+        return StorageProblem("The answers database cannot be opened.", 60)
+    return StorageProblem("Answers and feedback cannot be stored right now.")
+
+
+def with_retry(write: Callable[[], T], attempts: int | None = None) -> T:
+    """Run ``write`` (one transaction), again after a short wait while the database is locked."""
+    attempts = attempts or WRITE_ATTEMPTS
+    delay = 0.1
+    for attempt in range(1, attempts + 1):
+        try:
+            return write()
+        except OperationalError as exc:
+            if not _is_locked(exc) or attempt == attempts:
+                raise
+            logger.warning("database locked; write attempt %d of %d", attempt, attempts)
+            time.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite files get their folder, WAL and a busy timeout."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    database = parsed.database or ""
+    if database not in ("", ":memory:") and not database.startswith("file:"):  # URI: as is
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # hide_parameters: errors (and so logs) never carry the questions or comments written.
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT},
+        hide_parameters=True,
+    )
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            # A read-only database (file, mount or mode=ro) keeps its journal mode; reads work.
+            logger.warning("cannot switch the answers database to WAL: %s", exc)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -144,19 +220,23 @@ class Storage:
     def record_answer(
         self, answer: Answer, *, question: str, latency_ms: float, channel: str
     ) -> None:
-        record = AnswerRecord(
-            id=answer.answer_id,
-            question=question,
-            outcome=answer.outcome,
-            confidence=answer.confidence,
-            citations=[c.model_dump() for c in answer.citations],
-            handoff_reason=answer.handoff.reason,
-            answerer=answer.answerer,
-            channel=channel,
-            latency_ms=round(latency_ms, 2),
-        )
-        with self._begin() as session, session.begin():
-            session.add(record)
+        fields = {
+            "id": answer.answer_id,
+            "question": question,
+            "outcome": answer.outcome,
+            "confidence": answer.confidence,
+            "citations": [c.model_dump() for c in answer.citations],
+            "handoff_reason": answer.handoff.reason,
+            "answerer": answer.answerer,
+            "channel": channel,
+            "latency_ms": round(latency_ms, 2),
+        }
+
+        def write() -> None:
+            with self._begin() as session, session.begin():
+                session.add(AnswerRecord(**fields))
+
+        with_retry(write)
 
     def get_answer(self, answer_id: str) -> AnswerRecord | None:
         with self._begin() as session:
@@ -166,15 +246,17 @@ class Storage:
     def add_feedback(
         self, answer_id: str, *, helpful: bool, comment: str | None = None
     ) -> Feedback:
-        with self._begin() as session, session.begin():
-            if session.get(AnswerRecord, answer_id) is None:
-                raise UnknownAnswerError(answer_id)
-            record = FeedbackRecord(answer_id=answer_id, helpful=helpful, comment=comment)
-            session.add(record)
-            session.flush()
-            return Feedback(
-                record.id, answer_id, helpful, comment, _utc(record.created_at)
-            )
+
+        def write() -> Feedback:
+            with self._begin() as session, session.begin():
+                if session.get(AnswerRecord, answer_id) is None:
+                    raise UnknownAnswerError(answer_id)
+                record = FeedbackRecord(answer_id=answer_id, helpful=helpful, comment=comment)
+                session.add(record)
+                session.flush()
+                return Feedback(record.id, answer_id, helpful, comment, _utc(record.created_at))
+
+        return with_retry(write)
 
     def list_feedback(
         self, *, limit: int = 100, offset: int = 0, helpful: bool | None = None

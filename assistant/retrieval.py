@@ -4,6 +4,11 @@ The BM25 index and the in-memory view of the chunks are rebuilt whenever ingest 
 knowledge-base version (a ``kb_version`` in the Chroma collection's metadata), checked at most
 every ``refresh_seconds``, so results never come from articles that were edited or deleted.
 
+With a Chroma server, every call that cannot reach it raises
+:class:`~assistant.store.StoreUnavailableError` (the store's guard translates httpx and chromadb
+connection errors); a failed version check is not remembered, so the next request tries again
+and the retriever recovers by itself when the server is back.
+
 Example::
 
     retriever = HybridRetriever(store, embeddings, settings)
@@ -88,6 +93,7 @@ class HybridRetriever:
 
     # ----- keeping in step with ingest ---------------------------------------------------------
     def current_version(self) -> str:
+        """The published knowledge-base version; always asks the store (no cache)."""
         metadata = self.store._client.get_collection(self.store._collection.name).metadata or {}
         return str(metadata.get("kb_version", ""))
 

@@ -1,8 +1,17 @@
-"""Vector store factory: embedded Chroma by default, a Chroma server when a host is set."""
+"""Vector store factory: embedded Chroma by default, a Chroma server when a host is set.
+
+In server mode the client connects lazily and every call that cannot reach the server raises one
+exception, :class:`StoreUnavailableError` ("the vector store at HOST:PORT is unreachable"), which
+the API answers with a 503. Nothing is cached about the failure: the next call tries again, so
+the service starts while the server is down and recovers by itself when it is back.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
@@ -11,6 +20,74 @@ from assistant.settings import Settings
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+
+class StoreUnavailableError(ConnectionError):
+    """The Chroma server cannot be reached (stopped, restarting, refusing connections)."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(f"the vector store at {address} is unreachable")
+        self.address = address
+
+
+def _unreachable(exc: BaseException) -> bool:
+    import httpx
+
+    if isinstance(exc, httpx.TransportError):  # connect, read, protocol errors and timeouts
+        return True
+    # chromadb.HttpClient() checks the server when it is made and says so in a ValueError.
+    return isinstance(exc, ValueError) and "Could not connect to a Chroma server" in str(exc)
+
+
+def _guarded(call: Callable[..., Any], address: str) -> Callable[..., Any]:
+    @functools.wraps(call)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return call(*args, **kwargs)
+        except Exception as exc:
+            if _unreachable(exc):
+                raise StoreUnavailableError(address) from exc
+            raise
+
+    return wrapper
+
+
+class _Guard:
+    """Delegates to ``target``; its methods raise StoreUnavailableError when the server is gone."""
+
+    def __init__(self, target: Any, address: str) -> None:
+        self._target = target
+        self._address = address
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        return _guarded(value, self._address) if callable(value) else value
+
+
+class ServerClient(_Guard):
+    """A ``chromadb.HttpClient`` made on first use (and again after a failed attempt).
+
+    ``chromadb.HttpClient()`` contacts the server at once, so making it eagerly would stop the
+    service from starting while the server is down.
+    """
+
+    def __init__(self, host: str, port: int, settings: Any) -> None:
+        super().__init__(None, f"{host}:{port}")
+        self._host, self._port, self._settings = host, port, settings
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        if self._target is None:
+            with self._lock:
+                if self._target is None:
+                    import chromadb
+
+                    make = _guarded(chromadb.HttpClient, self._address)
+                    self._target = make(
+                        host=self._host, port=self._port, settings=self._settings
+                    )
+        return super().__getattr__(name)
 
 
 def make_chroma_client(settings: Settings) -> ClientAPI:
@@ -20,11 +97,43 @@ def make_chroma_client(settings: Settings) -> ClientAPI:
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if settings.chroma_host:
-        return chromadb.HttpClient(
-            host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
-        )
+        client = ServerClient(settings.chroma_host, settings.chroma_port, chroma_settings)
+        return cast("ClientAPI", client)
     settings.chroma_dir.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+
+
+def store_address(settings: Settings) -> str | None:
+    """``HOST:PORT`` of the Chroma server, or None for the embedded store."""
+    return f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else None
+
+
+class ResilientChroma(Chroma):
+    """LangChain's Chroma, except that the collection is fetched again whenever it is needed and
+    missing (the server was down when the store was made), and that with a server address every
+    collection call that cannot reach the server raises :class:`StoreUnavailableError`."""
+
+    def __init__(self, *, address: str | None = None, **kwargs: Any) -> None:
+        self._address = address
+        try:
+            super().__init__(**kwargs)
+        except StoreUnavailableError:
+            # Chroma.__init__ stopped at fetching the collection; finish what it skipped.
+            self._chroma_collection = None
+            self.override_relevance_score_fn = kwargs.get("relevance_score_fn")
+
+    @property
+    def _collection(self) -> Collection:
+        if self._chroma_collection is None:
+            self._chroma_collection = self._client.get_or_create_collection(
+                name=self._collection_name,
+                embedding_function=None,
+                metadata=self._collection_metadata,
+                configuration=self._collection_configuration,
+            )
+        if self._address is None:
+            return self._chroma_collection
+        return cast("Collection", _Guard(self._chroma_collection, self._address))
 
 
 def make_vectorstore(
@@ -41,7 +150,8 @@ def make_vectorstore(
         store = make_vectorstore(settings, make_embeddings(settings))
         store.similarity_search("calf raises", k=3)
     """
-    return Chroma(
+    return ResilientChroma(
+        address=store_address(settings),
         collection_name=collection or settings.collection,
         embedding_function=embeddings,
         client=client or make_chroma_client(settings),

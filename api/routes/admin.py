@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.admin_schemas import (
@@ -23,6 +24,7 @@ AUTH_ERRORS: dict[int | str, dict[str, object]] = {
     401: {"model": Problem, "description": "No API key sent."},
     403: {"model": Problem, "description": "Wrong API key."},
     404: {"model": Problem, "description": "Admin routes are off (no admin key configured)."},
+    503: {"model": Problem, "description": "Storage or vector store unavailable."},
 }
 router = APIRouter(
     prefix="/v1/admin",
@@ -34,11 +36,31 @@ router = APIRouter(
 _reindexing = threading.Lock()
 
 
+async def _no_client_input(request: Request) -> None:
+    """Reindex reads only the server's own ASSISTANT_ARTICLES_DIR: any path, body or query a
+    client sends is refused rather than silently ignored."""
+    if request.query_params or await request.body():
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("body",),
+                    "msg": "reindex takes no parameters: it always ingests the server's "
+                    "configured articles directory (ASSISTANT_ARTICLES_DIR)",
+                    "type": "extra_forbidden",
+                }
+            ]
+        )
+
+
 @router.post(
     "/reindex",
     response_model=ReindexReport,
     summary="Re-ingest the articles",
-    responses={409: {"model": Problem, "description": "A reindex is already running."}},
+    dependencies=[Depends(_no_client_input)],
+    responses={
+        409: {"model": Problem, "description": "A reindex is already running."},
+        422: {"model": Problem, "description": "Parameters sent (reindex takes none)."},
+    },
 )
 async def reindex(
     settings: SettingsDep, assistant: AssistantDep, catalog: CatalogDep
@@ -60,7 +82,8 @@ async def reindex(
 async def list_feedback(
     storage: StorageDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    # Bounded: SQLite integers are 64-bit, a larger offset would be a 500, not a 422.
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
     helpful: Annotated[bool | None, Query(description="Only thumbs up or only down.")] = None,
 ) -> list[AdminFeedbackItem]:
     """Newest first, with the question and outcome of the answer that was rated."""

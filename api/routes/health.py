@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import AssistantDep, MetricsDep
 from api.schemas import Problem, Ready
 from assistant.core import Assistant
+from assistant.store import StoreUnavailableError
 
 router = APIRouter(tags=["operations"])
 logger = logging.getLogger("api.health")
@@ -40,18 +41,27 @@ async def readyz(assistant: AssistantDep) -> Ready | JSONResponse:
 
 def _readiness(assistant: Assistant) -> Ready | JSONResponse:
     try:
-        version = assistant.kb_version  # reads the store: raises if it is unreachable
+        assistant.retriever.current_version()  # always asks the store, whatever is cached
+        version = assistant.kb_version
         ready = assistant.ready()
+    except StoreUnavailableError as exc:
+        logger.warning("readiness check: %s", exc)
+        return _unavailable(str(exc))
     except Exception as exc:  # noqa: BLE001 - any store failure means "not ready"
+        # The exception's text may name paths: it goes to the log, not to the client.
         logger.warning("readiness check: the index store raised %s: %s", type(exc).__name__, exc)
-        return _unavailable(f"the index store is unavailable ({type(exc).__name__}: {exc})")
+        return _unavailable(f"the index store is unavailable ({type(exc).__name__})")
     if not ready:
         return _unavailable("the knowledge base index is empty: run `help-assistant ingest`")
     return Ready(status="ready", kb_version=version)
 
 
 def _unavailable(message: str) -> JSONResponse:
-    return JSONResponse({"status": "unavailable", "detail": message}, status_code=503)
+    return JSONResponse(
+        {"status": "unavailable", "detail": message, "message": f"Not ready: {message}."},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
 
 
 @router.get(

@@ -19,6 +19,7 @@
   let busy = false;
 
   function safeUrl(value) {
+    if (!value || !value.trim()) return null; // "" would resolve to this very page
     try {
       const url = new URL(value, window.location.href);
       return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
