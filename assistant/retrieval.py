@@ -30,6 +30,7 @@ from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
 from assistant.confidence import Vocabulary
+from assistant.dense import MAX_IN_MEMORY, MatrixIndex
 from assistant.settings import Settings
 from assistant.types import Filters, Passage
 from knowledge.chunking import body_of, tag_key
@@ -68,6 +69,7 @@ class Corpus:
     bodies: list[str]
     bm25: bm25s.BM25 | None
     position: dict[str, int] = field(default_factory=dict)
+    matrix: MatrixIndex | None = None
     vocabulary: Vocabulary = field(default_factory=lambda: Vocabulary.from_texts([]))
 
     def __len__(self) -> int:
@@ -111,17 +113,44 @@ class HybridRetriever:
             return self._corpus
 
     def _load(self, version: str) -> Corpus:
-        got = self.store._collection.get(include=["documents", "metadatas"])
-        order = sorted(range(len(got["ids"])), key=lambda i: got["ids"][i])
-        ids = [got["ids"][i] for i in order]
-        metas = [dict(got["metadatas"][i] or {}) for i in order]  # type: ignore[index]
-        texts = [got["documents"][i] or "" for i in order]  # type: ignore[index]
+        ids: list[str] = []
+        metas: list[dict[str, Any]] = []
+        texts: list[str] = []
+        vectors: list[Any] = []
+        # Paged: one unbounded get() fails beyond ~32k rows ("too many SQL variables").
+        page, offset = 5000, 0
+        while True:
+            include = ["documents", "metadatas"]
+            if not self.settings.chroma_host:
+                include.append("embeddings")
+            got = self.store._collection.get(
+                include=include,  # type: ignore[arg-type]
+                limit=page,
+                offset=offset,
+            )
+            ids.extend(got["ids"])
+            metas.extend(dict(m or {}) for m in got["metadatas"] or [])
+            texts.extend(d or "" for d in got["documents"] or [])
+            if got["embeddings"] is not None:
+                vectors.extend(got["embeddings"])
+            if len(got["ids"]) < page:
+                break
+            offset += page
+        order = sorted(range(len(ids)), key=lambda i: ids[i])
+        ids = [ids[i] for i in order]
+        metas = [metas[i] for i in order]
+        texts = [texts[i] for i in order]
         bm25 = None
         if ids:
             bm25 = bm25s.BM25()
             bm25.index(tokenize(texts, self._stemmer), show_progress=False)
         corpus = Corpus(version, ids, metas, [body_of(t) for t in texts], bm25)
         corpus.position = {chunk_id: i for i, chunk_id in enumerate(ids)}
+        # Embedded store only: with a Chroma server, every query goes to the server, which is
+        # shared with other writers and whose outages must show (503), not be papered over.
+        in_memory = not self.settings.chroma_host and 0 < len(ids) <= MAX_IN_MEMORY
+        if in_memory and len(vectors) == len(ids):
+            corpus.matrix = MatrixIndex(np.asarray([vectors[i] for i in order], dtype=np.float32))
         corpus.vocabulary = Vocabulary.from_texts(
             texts + [str(m.get("tags", "")).replace("-", " ") for m in metas]
         )
@@ -141,7 +170,11 @@ class HybridRetriever:
         if not len(corpus):
             raise IndexNotBuiltError("the knowledge base is empty: run `help-assistant ingest`")
         pool = max(4 * k, 20)
-        dense = {} if self.fusion == "bm25" else self._dense(query, pool, filters, query_vector)
+        dense = (
+            {}
+            if self.fusion == "bm25"
+            else self._dense(corpus, query, pool, filters, query_vector)
+        )
         sparse = {} if self.fusion == "dense" else self._bm25(corpus, query, pool, filters)
         fused = self._fuse(dense, sparse)
         ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
@@ -163,9 +196,23 @@ class HybridRetriever:
         return passages
 
     def _dense(
-        self, query: str, pool: int, filters: Filters | None, vector: list[float] | None
+        self,
+        corpus: Corpus,
+        query: str,
+        pool: int,
+        filters: Filters | None,
+        vector: list[float] | None,
     ) -> dict[str, float]:
         vector = vector if vector is not None else self.embeddings.embed_query(query)
+        if corpus.matrix is not None:
+            # Exact search over the vectors read from Chroma (see assistant/dense.py).
+            mask = None
+            if filters is not None and not filters.is_empty():
+                mask = np.array([matches(meta, filters) for meta in corpus.metas], dtype=bool)
+            rows, sims = corpus.matrix.top(vector, pool, mask)
+            return {
+                corpus.ids[r]: float(min(1.0, max(0.0, s))) for r, s in zip(rows, sims, strict=True)
+            }
         result = self.store._collection.query(
             query_embeddings=[vector],  # type: ignore[arg-type]
             n_results=pool,
