@@ -286,7 +286,8 @@ def _scale_lines(scale: list[dict[str, Any]]) -> list[str]:
         f"Synthetic corpora generated at run time: {base:,} chunks of real article sentences "
         "embedded for real, larger sizes derived by recombining them (texts spliced, vectors "
         "summed and normalised; see `eval/bench_scale.py`). Latency of `HybridRetriever.search` "
-        "(dense Chroma query + BM25 + fusion, k = top_k) with precomputed query vectors; "
+        "(dense search over the vectors read from Chroma, exact and in memory for the "
+        "embedded store, + BM25 + fusion, k = top_k) with precomputed query vectors; "
         "dense-only and BM25-only switch one side off. Load = the retriever reading every chunk "
         "and building its BM25 index. RSS is that of a fresh process serving the corpus "
         "(without the embedding model).",
