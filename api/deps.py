@@ -13,6 +13,7 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.articles import ArticleCatalog
@@ -91,3 +92,16 @@ def keys_match(supplied: str, expected: str) -> bool:
 def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
 
+
+
+def single_query_values(request: Request) -> None:
+    """Each query parameter at most once: FastAPI would silently keep the last of
+    ``?offset=1&offset=9``; none of our parameters is a list, so a repeat is a 422."""
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        if name in seen:
+            raise RequestValidationError(
+                [{"loc": ("query", name), "msg": "given more than once; send it once",
+                  "type": "value_error"}]  # fmt: skip
+            )
+        seen.add(name)

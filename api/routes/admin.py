@@ -15,7 +15,14 @@ from api.admin_schemas import (
     UnansweredGroup,
     UnansweredReport,
 )
-from api.deps import AssistantDep, CatalogDep, SettingsDep, StorageDep, require_admin
+from api.deps import (
+    AssistantDep,
+    CatalogDep,
+    SettingsDep,
+    StorageDep,
+    require_admin,
+    single_query_values,
+)
 from api.gaps import group_gaps
 from api.schemas import Problem
 from knowledge.ingest import run_ingest
@@ -29,7 +36,7 @@ AUTH_ERRORS: dict[int | str, dict[str, object]] = {
 router = APIRouter(
     prefix="/v1/admin",
     tags=["admin"],
-    dependencies=[Depends(require_admin)],
+    dependencies=[Depends(require_admin), Depends(single_query_values)],
     responses=AUTH_ERRORS,  # type: ignore[arg-type]
 )
 # One ingest at a time per process; a second request gets 409 instead of queueing.

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
-from api.deps import CatalogDep
+from api.deps import CatalogDep, single_query_values
 from api.routes.answer import ERRORS
 from api.schemas import ARTICLE_ID_PATTERN, ArticleDetail, ArticleList, ArticleSummary, Problem
 
-router = APIRouter(prefix="/v1/articles", tags=["articles"])
+router = APIRouter(
+    prefix="/v1/articles", tags=["articles"], dependencies=[Depends(single_query_values)]
+)
 
 
 @router.get("", response_model=ArticleList, summary="List articles", responses=ERRORS)

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
 from api.main import create_app
 from assistant.core import Assistant
 from assistant.settings import Settings
@@ -18,15 +22,16 @@ from tests.reliability.conftest import ADMIN, ADMIN_KEY
 EXAMPLES = 6
 
 
-def test_fuzz_every_operation(
-    kb_settings: Settings, kb_assistant: Assistant, tmp_path: Path
-) -> None:
+@pytest.fixture
+def app(kb_settings: Settings, kb_assistant: Assistant, tmp_path: Path) -> FastAPI:
     settings = Settings(**{
         **kb_settings.model_dump(), "admin_api_key": ADMIN_KEY, "rate_limit": "off",
         "database_url": f"sqlite:///{tmp_path / 'answers.sqlite'}",
     })  # fmt: skip
-    app = create_app(settings, assistant=kb_assistant)
+    return create_app(settings, assistant=kb_assistant)
 
+
+def test_fuzz_every_operation(app: FastAPI) -> None:
     report = fuzz_app(app, examples=EXAMPLES, headers=ADMIN, seed=0)
 
     operations = {o.operation for o in report.operations}
@@ -35,3 +40,16 @@ def test_fuzz_every_operation(
     assert report.server_errors == 0
     assert report.failures == []
     assert any(s.startswith("2") for o in report.operations for s in o.statuses)
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/v1/admin/feedback?offset=1&offset=2", "/v1/admin/unanswered?limit=5&limit=6",
+     "/v1/admin/feedback?helpful=true&helpful=false", "/v1/articles?collection=a&collection=b"],
+)  # fmt: skip
+def test_repeated_query_parameters_are_rejected(app: FastAPI, target: str) -> None:
+    """Found by `eval.fuzz --examples 1000`: FastAPI kept the last of repeated values."""
+    with TestClient(app) as client:
+        response = client.get(target, headers=ADMIN)
+    assert response.status_code == 422, response.text
+    assert "more than once" in response.json()["message"]
