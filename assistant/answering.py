@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from assistant.chunks import plain
 from assistant.types import Citation, Passage
 from assistant.units import StoredUnit, UnitIndex
 
@@ -267,8 +268,6 @@ class ExtractiveAnswerer:
 
 def snippet(text: str, limit: int = 240) -> str:
     """The start of a passage as plain text, cut at a word boundary."""
-    from knowledge.sentences import plain
-
     flat = plain(text.replace("\n", " "))
     if len(flat) <= limit:
         return flat

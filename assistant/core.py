@@ -24,6 +24,7 @@ from assistant.retrieval import HybridRetriever
 from assistant.safety import SafetyDecision, SafetyGate
 from assistant.settings import Settings
 from assistant.synonyms import Synonyms
+from assistant.trace import AnswerTrace
 from assistant.types import (
     MAX_HISTORY_TURNS,
     MAX_QUESTION_CHARS,
@@ -159,11 +160,16 @@ class Assistant:
         question: str,
         history: Sequence[Turn] | None = None,
         filters: Filters | None = None,
+        trace: AnswerTrace | None = None,
     ) -> Answer:
+        """Answer ``question`` in the context of ``history``; ``trace``, when given, is filled
+        in with what the answer was built from (the evaluation's seam)."""
         started = time.perf_counter()
         question = self.validate(question, history)
         self._sync()
         timings: dict[str, float] = {}
+        trace = trace if trace is not None else AnswerTrace()
+        trace.question, trace.filters = question, filters
 
         resolved = resolve(question, history)
         followup = resolved.query if resolved.topic else None
@@ -179,6 +185,7 @@ class Assistant:
         t0 = time.perf_counter()
         decision = self.gate.check(question, qvec.tolist())
         timings["safety"] = _ms(t0)
+        trace.decision = decision.kind
         if decision.kind in ("out_of_scope", "injection"):
             return self._no_answer(decision, started, timings, followup)
 
@@ -189,6 +196,8 @@ class Assistant:
             query_vector=qvec_retrieval.tolist(),
         )
         timings["retrieve"] = _ms(t0)
+        trace.query, trace.query_vector = resolved.query, qvec_retrieval.tolist()
+        trace.passages = list(passages)
 
         if decision.kind == "red_flag":
             return self._referral(
@@ -202,6 +211,8 @@ class Assistant:
         if draft is not None:
             vocabulary = self.retriever.corpus().vocabulary
             unknown = vocabulary.unknown_terms(self.synonyms.strip(question))
+            trace.unknown_terms = unknown
+            trace.features = {**draft.signals, "unknown": float(len(unknown))}
             draft.confidence = round(
                 answerability(
                     draft.signals.get("dense", 0.0),
@@ -212,6 +223,7 @@ class Assistant:
                 4,
             )
         timings["answer"] = _ms(t0)
+        trace.confidence = draft.confidence if draft else 0.0
         if draft is None or draft.confidence < self.settings.answer_threshold:
             confidence = draft.confidence if draft else 0.0
             return self._no_answer(None, started, timings, followup, confidence)

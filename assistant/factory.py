@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from langchain_core.embeddings import Embeddings
 
 from assistant.answering import ExtractiveAnswerer
+from assistant.chunks import units_collection
 from assistant.confidence import zipf
 from assistant.core import Answerer, Assistant
 from assistant.retrieval import HybridRetriever
@@ -27,14 +28,14 @@ def build_assistant(
     embeddings: Embeddings | None = None,
     client: ClientAPI | None = None,
     chat_model: BaseChatModel | None = None,
+    retriever: HybridRetriever | None = None,
 ) -> Assistant:
     """Build the Assistant described by ``settings``; heavy parts may be passed in to share.
 
     ``chat_model`` (or the ``llm`` setting, ``provider:model``) selects the chat-model answerer;
-    without either the grounded extractive answerer answers.
+    without either the grounded extractive answerer answers. ``retriever`` replaces the hybrid
+    retriever (evaluation compares retrievers through it).
     """
-    from knowledge.ingest import UNITS_SUFFIX
-
     if embeddings is None:
         from assistant.embeddings import make_embeddings
 
@@ -42,7 +43,7 @@ def build_assistant(
     client = client or make_chroma_client(settings)
     chunks = make_vectorstore(settings, embeddings, client=client)
     units = make_vectorstore(
-        settings, embeddings, client=client, collection=settings.collection + UNITS_SUFFIX
+        settings, embeddings, client=client, collection=units_collection(settings.collection)
     )
     extractive = ExtractiveAnswerer(UnitIndex(units), max_words=settings.max_answer_words)
     answerer: Answerer = extractive
@@ -57,7 +58,7 @@ def build_assistant(
     return Assistant(
         settings=settings,
         embeddings=embeddings,
-        retriever=HybridRetriever(chunks, embeddings, settings),
+        retriever=retriever or HybridRetriever(chunks, embeddings, settings),
         answerer=answerer,
         fallback=extractive,
         gate=SafetyGate(embeddings),

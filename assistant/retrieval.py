@@ -27,23 +27,29 @@ from typing import Any
 import bm25s
 import numpy as np
 from langchain_chroma import Chroma
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict, PrivateAttr
 
+from assistant.chunks import body_of, tag_key
 from assistant.confidence import Vocabulary
 from assistant.dense import MAX_IN_MEMORY, MatrixIndex
+from assistant.fusion import Fusion, make_fusion
 from assistant.settings import Settings
+from assistant.store import collection_metadata, get_records, query_distances
 from assistant.types import Filters, Passage
-from knowledge.chunking import body_of, tag_key
 
 #: BM25 scores are unbounded; s / (s + BM25_HALF) maps them to [0, 1) on the same scale for
 #: every question (a per-question max-normalisation would give an off-topic question's best
 #: accidental match the score 1.0). 6.0 is about the median top BM25 score of answerable
 #: questions in eval/datasets/dev.jsonl.
 BM25_HALF = 6.0
-#: Weight of the dense similarity in the weighted fusion; the rest goes to BM25. Chosen on the
-#: dev set (see eval/README.md): dense carries paraphrases and typos, BM25 exact terms.
-DENSE_WEIGHT = 0.7
-RRF_K = 60
+#: Candidates taken from each side before fusion: at least 4 per passage returned and never
+#: fewer than 20, so a chunk ranked low by one side but high by the other still meets fusion
+#: (at k=5, 20 candidates held every gold chunk of the dev set's hits within the top 10).
+POOL_PER_RESULT, MIN_POOL = 4, 20
 
 
 def _stemmer() -> Any:
@@ -80,24 +86,58 @@ class IndexNotBuiltError(RuntimeError):
     """The knowledge base has never been ingested (or the collection is empty)."""
 
 
-class HybridRetriever:
-    """Dense + BM25 retrieval with score fusion, filters and duplicate removal."""
+class HybridRetriever(BaseRetriever):
+    """Dense + BM25 retrieval with score fusion, filters and duplicate removal.
 
-    def __init__(self, store: Chroma, embeddings: Embeddings, settings: Settings) -> None:
-        self.store = store
-        self.embeddings = embeddings
-        self.settings = settings
-        self.fusion = settings.fusion
+    A LangChain ``BaseRetriever``: ``retriever.invoke("calf raises")`` returns Documents (the
+    passage text with its metadata and scores); :meth:`search` returns :class:`Passage` objects
+    and takes a precomputed query vector, which is what the Assistant uses.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    store: Any
+    embeddings: Any
+    settings: Any
+    #: defaults for ``invoke``; :meth:`search` takes them per call
+    k: int | None = None
+    filters: Filters | None = None
+
+    _fusion: Fusion = PrivateAttr()
+    _stemmer: Any = PrivateAttr()
+    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+    _corpus: Corpus | None = PrivateAttr(default=None)
+    _checked_at: float = PrivateAttr(default=0.0)
+
+    def __init__(self, store: Chroma, embeddings: Embeddings, settings: Settings, **kw: Any):
+        super().__init__(store=store, embeddings=embeddings, settings=settings, **kw)
+        self._fusion = make_fusion(settings.fusion)
         self._stemmer = _stemmer()
-        self._lock = threading.Lock()
-        self._corpus: Corpus | None = None
-        self._checked_at = 0.0
+
+    @property
+    def fusion(self) -> Fusion:
+        return self._fusion
+
+    @fusion.setter
+    def fusion(self, value: Fusion | str) -> None:
+        self._fusion = make_fusion(value) if isinstance(value, str) else value
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        return [
+            Document(
+                page_content=p.text,
+                id=p.chunk_id,
+                metadata=p.model_dump(exclude={"text"}),
+            )
+            for p in self.search(query, k=self.k, filters=self.filters)
+        ]
 
     # ----- keeping in step with ingest ---------------------------------------------------------
     def current_version(self) -> str:
         """The published knowledge-base version; always asks the store (no cache)."""
-        metadata = self.store._client.get_collection(self.store._collection.name).metadata or {}
-        return str(metadata.get("kb_version", ""))
+        return str(collection_metadata(self.store).get("kb_version", ""))
 
     def corpus(self) -> Corpus:
         """The current corpus, reloaded when ingest has published a new version."""
@@ -123,11 +163,7 @@ class HybridRetriever:
             include = ["documents", "metadatas"]
             if not self.settings.chroma_host:
                 include.append("embeddings")
-            got = self.store._collection.get(
-                include=include,  # type: ignore[arg-type]
-                limit=page,
-                offset=offset,
-            )
+            got = get_records(self.store, include, limit=page, offset=offset)
             ids.extend(got["ids"])
             metas.extend(dict(m or {}) for m in got["metadatas"] or [])
             texts.extend(d or "" for d in got["documents"] or [])
@@ -169,14 +205,11 @@ class HybridRetriever:
         corpus = self.corpus()
         if not len(corpus):
             raise IndexNotBuiltError("the knowledge base is empty: run `help-assistant ingest`")
-        pool = max(4 * k, 20)
-        dense = (
-            {}
-            if self.fusion == "bm25"
-            else self._dense(corpus, query, pool, filters, query_vector)
-        )
-        sparse = {} if self.fusion == "dense" else self._bm25(corpus, query, pool, filters)
-        fused = self._fuse(dense, sparse)
+        pool = max(POOL_PER_RESULT * k, MIN_POOL)
+        fusion = self.fusion
+        dense = self._dense(corpus, query, pool, filters, query_vector) if fusion.uses_dense else {}
+        sparse = self._bm25(corpus, query, pool, filters) if fusion.uses_bm25 else {}
+        fused = fusion(dense, sparse)
         ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))
         passages: list[Passage] = []
         seen_text: set[str] = set()
@@ -213,15 +246,8 @@ class HybridRetriever:
             return {
                 corpus.ids[r]: float(min(1.0, max(0.0, s))) for r, s in zip(rows, sims, strict=True)
             }
-        result = self.store._collection.query(
-            query_embeddings=[vector],  # type: ignore[arg-type]
-            n_results=pool,
-            where=chroma_where(filters),  # type: ignore[arg-type]
-            include=["distances"],
-        )
-        ids = result["ids"][0]
-        distances = result["distances"][0] if result["distances"] else []
-        return {i: float(min(1.0, max(0.0, 1.0 - d))) for i, d in zip(ids, distances, strict=True)}
+        nearest = query_distances(self.store, vector, pool, chroma_where(filters))
+        return {i: float(min(1.0, max(0.0, 1.0 - d))) for i, d in nearest}
 
     def _bm25(
         self, corpus: Corpus, query: str, pool: int, filters: Filters | None
@@ -238,34 +264,6 @@ class HybridRetriever:
         return {
             corpus.ids[i]: float(scores[i] / (scores[i] + BM25_HALF)) for i in top if scores[i] > 0
         }
-
-    def _fuse(self, dense: dict[str, float], sparse: dict[str, float]) -> dict[str, float]:
-        if self.fusion == "dense":
-            return dense
-        if self.fusion == "bm25":
-            return sparse
-        if self.fusion == "rrf":
-            # RRF ranks only; the reported score stays the weighted one so thresholds keep
-            # their meaning, RRF decides the order through a tiny tie-free offset.
-            rrf: dict[str, float] = {}
-            for ranking in (dense, sparse):
-                ordered = sorted(ranking, key=lambda c: (-ranking[c], c))
-                for rank, chunk_id in enumerate(ordered):
-                    rrf[chunk_id] = rrf.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
-            weighted = self._weighted(dense, sparse)
-            order = sorted(rrf, key=lambda c: (-rrf[c], c))
-            top = max(weighted.values(), default=0.0)
-            return {c: top * (1 - i / (len(order) + 1)) for i, c in enumerate(order)}
-        return self._weighted(dense, sparse)
-
-    @staticmethod
-    def _weighted(dense: dict[str, float], sparse: dict[str, float]) -> dict[str, float]:
-        out = {}
-        for chunk_id in dense.keys() | sparse.keys():
-            out[chunk_id] = DENSE_WEIGHT * dense.get(chunk_id, 0.0) + (
-                1 - DENSE_WEIGHT
-            ) * sparse.get(chunk_id, 0.0)
-        return out
 
     @staticmethod
     def _passage(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -151,3 +151,45 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment on first use."""
     return Settings()
+
+
+#: Environment every process of ours runs with: without the first two a failed model-hub lookup
+#: for the local model hangs for about a minute; the others silence tokenizers' fork warning and
+#: Chroma's telemetry.
+OFFLINE_ENV: dict[str, str] = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "ANONYMIZED_TELEMETRY": "False",
+}
+
+
+def offline_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """Set :data:`OFFLINE_ENV` defaults in ``env`` (``os.environ`` when None) and return it.
+
+    Values already set win, so a deployment that can download keeps its own choice.
+    """
+    import os
+
+    target: Any = os.environ if env is None else env
+    for key, value in OFFLINE_ENV.items():
+        target.setdefault(key, value)
+    return target  # type: ignore[no-any-return]
+
+
+class SettingsError(ValueError):
+    """A setting is invalid; the message names the environment variable and what is wrong."""
+
+
+def load_settings() -> Settings:
+    """:func:`get_settings` with the offline environment set, and a :class:`SettingsError`
+    naming the ``ASSISTANT_*`` variable instead of pydantic's multi-line report."""
+    from pydantic import ValidationError
+
+    offline_env()
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "ASSISTANT_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise SettingsError(f"invalid setting {field}: {first['msg']}") from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from langchain_chroma import Chroma
@@ -21,6 +21,7 @@ from assistant.settings import Settings
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
+    from langchain_classic.indexes import SQLRecordManager
 
 
 class StoreUnavailableError(ConnectionError):
@@ -159,3 +160,73 @@ def make_vectorstore(
         # Cosine distance d in [0, 2] -> similarity 1 - d; we clip to [0, 1] where we use it.
         relevance_score_fn=lambda distance: 1.0 - distance,
     )
+
+
+# ----- the only code that reaches into Chroma's and the record manager's internals -------------
+# LangChain's Chroma wrapper exposes no public way to read collection metadata, page through
+# records with their vectors, or query by vector with only distances; these functions are that
+# way, so the rest of the code never touches ``_client``/``_collection``.
+
+
+def collection_metadata(store: Chroma) -> dict[str, Any]:
+    """The collection's metadata as stored now (asks the store every time, no cache)."""
+    return dict(store._client.get_collection(store._collection.name).metadata or {})
+
+
+def set_collection_metadata(store: Chroma, metadata: dict[str, Any]) -> None:
+    """Replace the collection's metadata (ingest publishes ``kb_version`` through it)."""
+    store._collection.modify(metadata=metadata)
+
+
+def get_records(
+    store: Chroma,
+    include: list[str],
+    limit: int | None = None,
+    offset: int | None = None,
+    where: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One page of records (ids always; ``documents``, ``metadatas``, ``embeddings`` on request)."""
+    return cast(
+        "dict[str, Any]",
+        store._collection.get(
+            include=include,  # type: ignore[arg-type]
+            limit=limit,
+            offset=offset,
+            where=where,  # type: ignore[arg-type]
+        ),
+    )
+
+
+def query_distances(
+    store: Chroma, vector: list[float], n_results: int, where: dict[str, Any] | None = None
+) -> list[tuple[str, float]]:
+    """``(id, cosine distance)`` of the nearest records to ``vector``, nearest first."""
+    result = store._collection.query(
+        query_embeddings=[vector],  # type: ignore[arg-type]
+        n_results=n_results,
+        where=where,  # type: ignore[arg-type]
+        include=["distances"],
+    )
+    distances = result["distances"][0] if result["distances"] else []
+    return list(zip(result["ids"][0], distances, strict=True))
+
+
+def record_groups(manager: SQLRecordManager) -> dict[str, set[str]]:
+    """Group id (article id) -> its record keys, from the record manager's table in one query.
+
+    The record manager's public API lists keys but not their groups; ingest needs both to know
+    which articles changed or vanished.
+    """
+    from langchain_classic.indexes._sql_record_manager import UpsertionRecord
+
+    with manager._make_session() as session:
+        rows: Sequence[Any] = (
+            session.query(UpsertionRecord.group_id, UpsertionRecord.key)
+            .filter(UpsertionRecord.namespace == manager.namespace)
+            .all()
+        )
+    groups: dict[str, set[str]] = {}
+    for group, key in rows:
+        if group is not None:
+            groups.setdefault(str(group), set()).add(str(key))
+    return groups

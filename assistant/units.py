@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 from langchain_chroma import Chroma
 
+from assistant.store import get_records
+
 
 @dataclass(frozen=True)
 class StoredUnit:
@@ -44,9 +46,10 @@ class UnitIndex:
             missing = [c for c in chunk_ids if c not in self._cache]
         fetched: dict[str, list[StoredUnit]] = {c: [] for c in missing}
         if missing:
-            got = self.store._collection.get(
-                where={"chunk_id": {"$in": list(missing)}},  # type: ignore[dict-item]
-                include=["documents", "metadatas", "embeddings"],
+            got = get_records(
+                self.store,
+                ["documents", "metadatas", "embeddings"],
+                where={"chunk_id": {"$in": list(missing)}},
             )
             embeddings = got["embeddings"] if got["embeddings"] is not None else []
             for text, meta, vector in zip(

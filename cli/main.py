@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -15,6 +14,7 @@ if TYPE_CHECKING:
     from assistant.core import Assistant
     from assistant.settings import Settings
     from assistant.types import Turn
+    from knowledge.ingest import IngestReport
 
 app = typer.Typer(
     help="Help-center assistant for runners: ingest articles, ask, search, serve, evaluate.",
@@ -26,14 +26,6 @@ console = Console(stderr=True, soft_wrap=True)
 out = Console()
 
 
-def _offline_env() -> None:
-    # Without these a failed hub lookup for the local model hangs for about a minute.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-
-
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print a one-line error (no traceback) and return the Exit to raise."""
     console.print(f"[bold red]error:[/] {message}", highlight=False)
@@ -41,17 +33,14 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def load_settings() -> Settings:
-    from pydantic import ValidationError
+    """The settings, or a one-line error naming the bad ``ASSISTANT_*`` variable."""
+    from assistant.settings import SettingsError
+    from assistant.settings import load_settings as load
 
-    from assistant.settings import get_settings
-
-    _offline_env()
     try:
-        return get_settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = "ASSISTANT_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise fail(f"invalid setting {field}: {first['msg']}") from None
+        return load()
+    except SettingsError as exc:
+        raise fail(str(exc)) from None
 
 
 @app.callback()
@@ -73,15 +62,6 @@ def ingest(
     ] = True,
 ) -> None:
     """Index help articles incrementally: only new or changed chunks are embedded."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskID,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     from assistant.embeddings import LazyEmbeddings, resolve_model_path
     from knowledge.ingest import run_ingest
 
@@ -92,24 +72,7 @@ def ingest(
         raise fail(str(exc)) from None
     # Loaded on first use: a re-ingest with nothing new never loads the model weights.
     embeddings = LazyEmbeddings(settings)
-    bars = Progress(
-        TextColumn("[bold]{task.description:<18}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    )
-    tasks: dict[str, TaskID] = {}
-
-    def on_plan(chunks: int, units: int) -> None:
-        tasks["chunks"] = bars.add_task("embedding chunks", total=chunks)
-        tasks["units"] = bars.add_task("embedding sentences", total=units)
-
-    def on_progress(stage: str, n: int) -> None:
-        bars.advance(tasks[stage], n)
-
-    with bars:
+    with _IngestBars() as bars:
         try:
             report = run_ingest(
                 settings,
@@ -117,14 +80,57 @@ def ingest(
                 paths or None,
                 prune=prune,
                 strict=strict,
-                progress=on_progress,
-                on_plan=on_plan,
+                progress=bars.advance,
+                on_plan=bars.plan,
             )
         except (OSError, ValueError) as exc:
             raise fail(f"ingest failed: {exc}") from None
-        for key in tasks.values():
-            bars.update(key, completed=bars.tasks[key].total or 0)
+    _print_ingest_report(report)
+    if report.rejected:
+        raise typer.Exit(1)
 
+
+class _IngestBars:
+    """Rich progress bars for the two embedding stages of an ingest."""
+
+    def __init__(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TaskID,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.bars = Progress(
+            TextColumn("[bold]{task.description:<18}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
+        self.tasks: dict[str, TaskID] = {}
+
+    def plan(self, chunks: int, units: int) -> None:
+        self.tasks["chunks"] = self.bars.add_task("embedding chunks", total=chunks)
+        self.tasks["units"] = self.bars.add_task("embedding sentences", total=units)
+
+    def advance(self, stage: str, n: int) -> None:
+        self.bars.advance(self.tasks[stage], n)
+
+    def __enter__(self) -> _IngestBars:
+        self.bars.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for key in self.tasks.values():
+            self.bars.update(key, completed=self.bars.tasks[key].total or 0)
+        self.bars.__exit__(None, None, None)
+
+
+def _print_ingest_report(report: IngestReport) -> None:
     for rejection in report.rejected:
         console.print(f"[yellow]rejected[/] {rejection.path}: {rejection.reason}", highlight=False)
     if report.aborted:
@@ -155,8 +161,6 @@ def ingest(
             "[yellow]Articles missing from the sources were kept because some files were "
             "rejected; fix them and ingest again.[/]"
         )
-    if report.rejected:
-        raise typer.Exit(1)
 
 
 def _build() -> Assistant:

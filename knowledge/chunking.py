@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-HEADER_SEPARATOR = "\n\n"
+from assistant.chunks import HEADER_SEPARATOR, embed_header, tag_key
+
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _MARKDOWN_LINK = re.compile(r"(?<!!)\[([^\]]+)\]\([^)\s]*\)")
@@ -60,21 +61,6 @@ def split_sections(markdown: str) -> list[Section]:
             lines.append(line)
     flush()
     return sections
-
-
-def embed_header(title: str, section_path: tuple[str, ...]) -> str:
-    return " > ".join((title, *section_path))
-
-
-def body_of(page_content: str) -> str:
-    """The passage text without the title/section header that was embedded with it."""
-    _, sep, body = page_content.partition(HEADER_SEPARATOR)
-    return body if sep else page_content
-
-
-def tag_key(tag: str) -> str:
-    """Metadata key that marks a tag, so Chroma can filter with ``{"tag:x": True}``."""
-    return f"tag:{tag.strip().lower()}"
 
 
 @dataclass

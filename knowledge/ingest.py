@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from langchain_chroma import Chroma
 from langchain_classic.indexes import SQLRecordManager
@@ -27,17 +26,22 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.indexing import index
 
+from assistant.chunks import body_of, units_collection
 from assistant.embeddings import load_tokenizer
 from assistant.settings import Settings
-from assistant.store import make_chroma_client, make_vectorstore
-from knowledge.chunking import Chunker, body_of, tokenizer_length
+from assistant.store import (
+    make_chroma_client,
+    make_vectorstore,
+    record_groups,
+    set_collection_metadata,
+)
+from knowledge.chunking import Chunker, tokenizer_length
 from knowledge.loaders import Rejection, load_paths
 from knowledge.sentences import split_units
 
 #: Progress callback: (stage, number of texts just embedded).
 Progress = Callable[[str, int], None]
 
-UNITS_SUFFIX = "_units"
 
 
 @dataclass
@@ -127,23 +131,6 @@ def unit_documents(chunks: Iterable[Document]) -> list[Document]:
                 )
             )
     return out
-
-
-def _group_keys(manager: SQLRecordManager) -> dict[str, set[str]]:
-    """Article id -> its record keys, straight from the record manager's table in one query."""
-    from langchain_classic.indexes._sql_record_manager import UpsertionRecord
-
-    with manager._make_session() as session:
-        rows: Sequence[Any] = (
-            session.query(UpsertionRecord.group_id, UpsertionRecord.key)
-            .filter(UpsertionRecord.namespace == manager.namespace)
-            .all()
-        )
-    groups: dict[str, set[str]] = {}
-    for group, key in rows:
-        if group is not None:
-            groups.setdefault(str(group), set()).add(str(key))
-    return groups
 
 
 def _prune(manager: SQLRecordManager, store: Chroma, groups: Sequence[str]) -> int:
@@ -240,11 +227,11 @@ def run_ingest(
         settings,
         _CountingEmbeddings(embeddings, "units", progress),
         client=client,
-        collection=settings.collection + UNITS_SUFFIX,
+        collection=units_collection(settings.collection),
     )
     chunk_records = make_record_manager(settings, settings.collection)
-    unit_records = make_record_manager(settings, settings.collection + UNITS_SUFFIX)
-    before = _group_keys(chunk_records)
+    unit_records = make_record_manager(settings, units_collection(settings.collection))
+    before = record_groups(chunk_records)
 
     common = {
         "cleanup": "scoped_full",
@@ -261,7 +248,7 @@ def run_ingest(
     report.units_deleted = unit_result["num_deleted"]
 
     present = {str(c.metadata["article_id"]) for c in chunks}
-    after = _group_keys(chunk_records)
+    after = record_groups(chunk_records)
     report.articles_new = sorted(present - set(before))
     report.articles_changed = sorted(
         a for a in present & set(before) if after.get(a, set()) != before[a]
@@ -277,8 +264,9 @@ def run_ingest(
             report.articles_removed = gone
 
     report.kb_version = kb_version_of(chunk_records)
-    chunk_store._collection.modify(
-        metadata={"kb_version": report.kb_version, "ingested_at": datetime.now(UTC).isoformat()}
+    set_collection_metadata(
+        chunk_store,
+        {"kb_version": report.kb_version, "ingested_at": datetime.now(UTC).isoformat()},
     )
     report.seconds = time.perf_counter() - started
     return report

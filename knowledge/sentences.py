@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.chunks import plain
+
 _LIST_ITEM = re.compile(r"^\s*(?P<marker>[-*+]|\d{1,3}[.)])\s+(?P<text>.+)$")
 # A sentence ends at . ! or ? (optionally closed by a quote or bracket) followed by space and an
 # upper-case letter, digit or quote. Common abbreviations are protected below.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "approx.", "min.", "sec.", "Dr.", "St.")
-_MARKDOWN_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_EMPHASIS = re.compile(r"(\*\*|__|`)(.+?)\1")
 
 
 @dataclass(frozen=True)
@@ -29,13 +29,6 @@ class Unit:
     kind: str  # "sentence" | "item"
     marker: str  # "1." / "-" for list items, "" for sentences
     paragraph: int  # units with the same paragraph number belong to one paragraph or list
-
-
-def plain(text: str) -> str:
-    """Markdown inline markup removed: ``[text](url)`` -> ``text``, ``**b**`` -> ``b``."""
-    text = _MARKDOWN_LINK.sub(r"\1", text)
-    text = _EMPHASIS.sub(r"\2", text)
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def split_sentences(paragraph: str) -> list[str]:

@@ -33,7 +33,7 @@ def test_edits_and_deletions_reach_bm25_and_answers(tmp_path: Path, embeddings: 
     assert "12 to 20" in new.answer and "10 to 15 slow" not in new.answer
     assert all(p.article_id != "box-jumps" for p in assistant.search("box jumps height", k=10))
     sparse = assistant.retriever
-    sparse.fusion = "bm25"
+    sparse.fusion = "bm25"  # the setter takes a fusion name
     try:
         assert all(p.article_id != "box-jumps" for p in sparse.search("box jumps", k=10))
     finally:

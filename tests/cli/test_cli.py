@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from assistant.cli import app
+from cli.main import app
 from assistant.settings import Settings
 
 runner = CliRunner()

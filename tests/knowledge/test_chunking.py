@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from langchain_core.documents import Document
 
+from assistant.chunks import body_of
 from assistant.embeddings import load_tokenizer
 from assistant.settings import PACKAGED_MODEL
-from knowledge.chunking import Chunker, body_of, split_sections, tokenizer_length
+from knowledge.chunking import Chunker, split_sections, tokenizer_length
 from knowledge.loaders import load_paths
 from knowledge.sentences import split_units
 from tests.conftest import ARTICLES

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from langchain_core.embeddings import Embeddings
 
+from assistant.chunks import UNITS_SUFFIX
 from assistant.settings import Settings
 from assistant.store import make_chroma_client
-from knowledge.ingest import UNITS_SUFFIX, run_ingest
+from knowledge.ingest import run_ingest
 from tests.conftest import ROOT, copy_articles
 
 SMALL = ["calf-raises", "quadripod-balance", "warm-up-before-running"]
@@ -137,7 +138,7 @@ def test_strict_mode_rejects_everything_on_a_bad_file(
     (articles / "empty.md").write_text("", encoding="utf-8")
     env = {**os.environ, "ASSISTANT_DATA_DIR": str(settings.data_dir)}
     proc = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "ingest", str(articles), "--strict"],
+        [sys.executable, "-m", "cli.main", "ingest", str(articles), "--strict"],
         capture_output=True,
         text=True,
         env=env,
@@ -165,7 +166,7 @@ def test_ingest_killed_midway_then_rerun_leaves_exact_index(
     killed = Settings(data_dir=tmp_path / "killed", articles_dir=[articles])
     env = {**os.environ, "ASSISTANT_DATA_DIR": str(killed.data_dir)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "ingest", str(articles)],
+        [sys.executable, "-m", "cli.main", "ingest", str(articles)],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
