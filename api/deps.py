@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
+from api.admin_service import AdminService
 from api.articles import ArticleCatalog
 from api.metrics import Metrics
 from api.service import AnswerService
@@ -24,7 +26,8 @@ from assistant.core import Assistant
 from assistant.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+def settings_from_app(request: Request) -> Settings:
+    """The app's settings (``assistant.settings.get_settings`` reads the environment instead)."""
     return request.app.state.settings
 
 
@@ -44,11 +47,16 @@ def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+def get_reindex_lock(request: Request) -> threading.Lock:
+    return request.app.state.reindex_lock
+
+
+SettingsDep = Annotated[Settings, Depends(settings_from_app)]
 AssistantDep = Annotated[Assistant, Depends(get_assistant)]
 StorageDep = Annotated[Storage, Depends(get_storage)]
 CatalogDep = Annotated[ArticleCatalog, Depends(get_catalog)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+ReindexLockDep = Annotated[threading.Lock, Depends(get_reindex_lock)]
 
 
 def get_answer_service(
@@ -58,6 +66,19 @@ def get_answer_service(
 
 
 AnswerServiceDep = Annotated[AnswerService, Depends(get_answer_service)]
+
+
+def get_admin_service(
+    settings: SettingsDep,
+    assistant: AssistantDep,
+    storage: StorageDep,
+    catalog: CatalogDep,
+    reindex_lock: ReindexLockDep,
+) -> AdminService:
+    return AdminService(settings, assistant, storage, catalog, reindex_lock=reindex_lock)
+
+
+AdminServiceDep = Annotated[AdminService, Depends(get_admin_service)]
 
 
 _bearer = HTTPBearer(auto_error=False, description="The admin API key as a Bearer token.")
@@ -91,7 +112,6 @@ def keys_match(supplied: str, expected: str) -> bool:
 
 def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
-
 
 
 def single_query_values(request: Request) -> None:

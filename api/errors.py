@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,6 +20,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
+from api.schemas import MAX_BODY_BYTES, Problem
 from api.storage import describe_storage_error
 from assistant.core import InvalidQuestionError
 from assistant.retrieval import IndexNotBuiltError
@@ -26,6 +28,47 @@ from assistant.store import StoreUnavailableError
 
 logger = logging.getLogger("api.errors")
 _SIMPLE = (str, int, float, bool, type(None))
+
+#: Why nothing can be answered yet, and what to do: the 503 of the answer routes and of /readyz.
+INDEX_EMPTY = "the knowledge base index is empty: run `help-assistant ingest`"
+#: Retry-After seconds: a store or database hiccup clears quickly; an unbuilt index needs ingest.
+RETRY_STORE_SECONDS = 5
+RETRY_INDEX_SECONDS = 30
+
+#: The documented errors, as (status, what it means to a client), each stated once.
+BAD_INPUT = (HTTPStatus.UNPROCESSABLE_ENTITY.value, "Invalid question, history, filters or JSON.")
+BODY_TOO_LARGE = (
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE.value, f"Request body over {MAX_BODY_BYTES // 1024} KB."
+)
+RATE_LIMITED = (HTTPStatus.TOO_MANY_REQUESTS.value, "Rate limit exceeded (see Retry-After).")
+INDEX_NOT_BUILT = (
+    HTTPStatus.SERVICE_UNAVAILABLE.value, "Knowledge base not built: run help-assistant ingest."
+)
+NO_ADMIN_KEY_SENT = (HTTPStatus.UNAUTHORIZED.value, "No API key sent.")
+WRONG_ADMIN_KEY = (HTTPStatus.FORBIDDEN.value, "Wrong API key.")
+ADMIN_OFF = (HTTPStatus.NOT_FOUND.value, "Admin routes are off (no admin key configured).")
+ADMIN_BACKEND_DOWN = (HTTPStatus.SERVICE_UNAVAILABLE.value, "Storage or vector store unavailable.")
+NOT_READY = (HTTPStatus.SERVICE_UNAVAILABLE.value, "Index empty or store unavailable.")
+UNKNOWN_ARTICLE = (HTTPStatus.NOT_FOUND.value, "Unknown article id.")
+UNKNOWN_ANSWER = (HTTPStatus.NOT_FOUND.value, "Unknown answer_id.")
+REINDEX_RUNNING = (HTTPStatus.CONFLICT.value, "A reindex is already running.")
+REINDEX_PARAMETERS = (
+    HTTPStatus.UNPROCESSABLE_ENTITY.value, "Parameters sent (reindex takes none)."
+)
+
+Responses = dict[int | str, dict[str, Any]]
+
+
+def documented(*errors: tuple[int, str]) -> Responses:
+    """OpenAPI ``responses`` for ``(status, description)`` pairs, each with a Problem body."""
+    return {status: {"model": Problem, "description": text} for status, text in errors}
+
+
+#: What any public route may answer besides its success: bad input, a body over the limit, the
+#: rate limit, an index never built.
+ERRORS = documented(BAD_INPUT, BODY_TOO_LARGE, RATE_LIMITED, INDEX_NOT_BUILT)
+#: What every admin route may answer besides its success.
+ADMIN_ERRORS = documented(NO_ADMIN_KEY_SENT, WRONG_ADMIN_KEY, ADMIN_OFF, ADMIN_BACKEND_DOWN)
 
 
 _SOURCES = {"body", "path", "query", "header", "cookie"}
@@ -56,6 +99,11 @@ def _describe(item: dict[str, Any]) -> str:
     return f"{_field(item['loc'])}: {item['msg']}"
 
 
+def sentence(text: str) -> str:
+    """``text`` with its first letter upper-cased (``str.capitalize`` would lower the rest)."""
+    return text[:1].upper() + text[1:]
+
+
 def validation_response(errors: Sequence[dict[str, Any]]) -> JSONResponse:
     items = [_clean(e) for e in errors]
     message = "; ".join(dict.fromkeys(_describe(i) for i in items))
@@ -75,12 +123,9 @@ async def _on_invalid_question(_: Request, exc: Exception) -> JSONResponse:
 
 async def _on_index_missing(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
-        {
-            "detail": "knowledge base not built",
-            "message": "The knowledge base index is empty: run `help-assistant ingest`.",
-        },
+        {"detail": "knowledge base not built", "message": f"{sentence(INDEX_EMPTY)}."},
         status_code=503,
-        headers={"Retry-After": "30"},
+        headers={"Retry-After": str(RETRY_INDEX_SECONDS)},
     )
 
 
@@ -89,7 +134,7 @@ async def _on_store_unreachable(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {"detail": "vector store unreachable", "message": f"{str(exc).capitalize()}."},
         status_code=503,
-        headers={"Retry-After": "5"},
+        headers={"Retry-After": str(RETRY_STORE_SECONDS)},
     )
 
 

@@ -9,6 +9,7 @@ unless one is passed in (tests share one per session). Serve it with::
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -30,56 +31,18 @@ from api.middleware import (
 )
 from api.routes import admin, answer, articles, chat, feedback, health, pages, search
 from api.routes.pages import STATIC_DIR
+from api.schemas import MAX_BODY_BYTES
 from api.storage import Storage
 from assistant.core import Assistant
 from assistant.settings import Settings, get_settings
 
-#: Largest request body accepted (413 beyond); a full 20-turn history fits comfortably.
-MAX_BODY_BYTES = 64 * 1024
 logger = logging.getLogger("api")
-
-
-def _log_to_stderr() -> None:
-    """uvicorn configures only its own loggers: without this, the app's INFO records (answers,
-    start-up) would be dropped. A process that set logging up itself (a root handler: pytest,
-    a logging config) keeps its setup."""
-    app_logger = logging.getLogger("api")
-    if app_logger.handlers or logging.getLogger().handlers:
-        return
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
-    app_logger.addHandler(handler)
-    app_logger.setLevel(logging.INFO)
 
 
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
     """The app for ``settings`` (default: the environment); ``assistant`` skips building one."""
     settings = settings or get_settings()
     _log_to_stderr()
-    metrics = Metrics()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = app.state
-        if state.assistant is None:
-            from assistant.factory import build_assistant
-
-            logger.info("loading the embedding model and indexes from %s", settings.data_dir)
-            state.assistant = await run_in_threadpool(build_assistant, settings)
-        state.storage = Storage(settings.answers_db_url)
-        try:
-            await run_in_threadpool(state.storage.create_schema)
-        except SQLAlchemyError as exc:
-            # Serve anyway: routes that need the database answer 503 saying why.
-            logger.error("the answers database is unusable: %s", getattr(exc, "orig", exc))
-        state.catalog = await run_in_threadpool(ArticleCatalog.load, settings.articles_dir)
-        logger.info("ready: %d articles, answers stored in %s", len(state.catalog),
-                    state.storage.engine.url.render_as_string(hide_password=True))  # fmt: skip
-        try:
-            yield
-        finally:
-            state.storage.close()
-
     app = FastAPI(
         title="Help assistant for runners",
         version="1.0.0",
@@ -88,16 +51,55 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     )
     app.state.settings = settings
     app.state.assistant = assistant
-    app.state.metrics = metrics
+    app.state.metrics = Metrics()
+    # One reindex at a time per app (a second one is a 409); never shared between apps.
+    app.state.reindex_lock = threading.Lock()
+    _include_routes(app)
+    install_error_handlers(app, MAX_BODY_BYTES)
+    _add_middleware(app, settings, app.state.metrics)
+    return app
 
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Builds the heavy objects once (the Assistant unless given, storage, the article catalog)
+    on ``app.state``, and closes the storage at shutdown."""
+    state, settings = app.state, app.state.settings
+    if state.assistant is None:
+        from assistant.factory import build_assistant
+
+        logger.info("loading the embedding model and indexes from %s", settings.data_dir)
+        state.assistant = await run_in_threadpool(build_assistant, settings)
+    state.storage = await _open_storage(settings)
+    state.catalog = await run_in_threadpool(ArticleCatalog.load, settings.articles_dir)
+    logger.info("ready: %d articles, answers stored in %s", len(state.catalog),
+                state.storage.engine.url.render_as_string(hide_password=True))  # fmt: skip
+    try:
+        yield
+    finally:
+        state.storage.close()
+
+
+async def _open_storage(settings: Settings) -> Storage:
+    storage = Storage(settings.answers_db_url)
+    try:
+        await run_in_threadpool(storage.create_schema)
+    except SQLAlchemyError as exc:
+        # Serve anyway: routes that need the database answer 503 saying why.
+        logger.error("the answers database is unusable: %s", getattr(exc, "orig", exc))
+    return storage
+
+
+def _include_routes(app: FastAPI) -> None:
     for module in (answer, search, feedback, articles, chat, admin, health, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    install_error_handlers(app, MAX_BODY_BYTES)
 
-    # Added innermost first: requests pass metrics -> headers -> HTML-safe JSON -> body limit
-    # -> CORS -> rate limit -> routes, so 413s and 429s are counted, escaped and carry the
-    # security headers, and 429s the CORS headers a browser needs to read them.
+
+def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
+    """Added innermost first: requests pass metrics -> headers -> HTML-safe JSON -> body limit
+    -> CORS -> rate limit -> routes, so 413s and 429s are counted, escaped and carry the
+    security headers, and 429s the CORS headers a browser needs to read them."""
     limiter = TokenBucketLimiter.parse(settings.rate_limit)
     if limiter is not None:
         app.add_middleware(RateLimitMiddleware, limiter=limiter)
@@ -114,4 +116,16 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     app.add_middleware(HtmlSafeJsonMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    return app
+
+
+def _log_to_stderr() -> None:
+    """uvicorn configures only its own loggers: without this, the app's INFO records (answers,
+    start-up) would be dropped. A process that set logging up itself (a root handler: pytest,
+    a logging config) keeps its setup."""
+    app_logger = logging.getLogger("api")
+    if app_logger.handlers or logging.getLogger().handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    app_logger.addHandler(handler)
+    app_logger.setLevel(logging.INFO)

@@ -63,7 +63,7 @@ class ChatCompletionRequest(BaseModel):
 
     model: str = Field(MODEL_NAME, max_length=200)
     messages: list[ChatMessage] = Field(min_length=1, max_length=200)
-    stream: bool = False
+    stream: bool = Field(False, strict=True)  # 1 or "yes" is not a boolean
     filters: Filters | None = Field(None, description="Extension: restrict retrieval.")
 
     @field_validator("messages")

@@ -14,6 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from assistant.types import MAX_HISTORY_TURNS, MAX_QUESTION_CHARS, Filters, Turn
 
 MAX_COMMENT_CHARS = 2000
+#: Largest request body accepted (413 beyond); a full 20-turn history fits comfortably.
+MAX_BODY_BYTES = 64 * 1024
 #: Article ids as the loaders produce them (``knowledge.loaders._ID_RE``).
 ARTICLE_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,127}$"
 
@@ -76,7 +78,9 @@ class AnswerRequest(BaseModel):
 
     question: str = Field(
         description=f"The runner's question, 1 to {MAX_QUESTION_CHARS} characters after trimming.",
-        json_schema_extra={"minLength": 1, "maxLength": MAX_QUESTION_CHARS},
+        # No maxLength: the limit applies after trimming (CONTRACT.md), which JSON Schema cannot
+        # say; a padded question longer than the limit is valid. The description says it.
+        json_schema_extra={"minLength": 1},
     )
     history: list[Turn] = Field(
         default_factory=list,
@@ -115,9 +119,10 @@ class SearchRequest(BaseModel):
 
     query: str = Field(
         description=f"What to look for, 1 to {MAX_QUESTION_CHARS} characters after trimming.",
-        json_schema_extra={"minLength": 1, "maxLength": MAX_QUESTION_CHARS},
+        json_schema_extra={"minLength": 1},  # no maxLength: see AnswerRequest.question
     )
-    k: int = Field(5, ge=1, le=50, description="How many passages (1 to 50).")
+    # strict: `true` is not 1 (pydantic's lax mode would take it as k=1).
+    k: int = Field(5, ge=1, le=50, strict=True, description="How many passages (1 to 50).")
     filters: Filters | None = None
 
     @field_validator("query")
@@ -216,22 +221,19 @@ class FeedbackOut(BaseModel):
     created_at: datetime
 
 
+_ARTICLE_EXAMPLE: dict[str, Any] = {
+    "article_id": "quadripod-balance",
+    "title": "Balance on the quadripod",
+    "collection": "Foot strength",
+    "url": "https://help.example.com/articles/quadripod-balance",
+    "updated": "2026-10-02",
+    "tags": ["balance", "quadripod"],
+    "summary": "How to stand on the four contact points of the foot.",
+}
+
+
 class ArticleSummary(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "article_id": "quadripod-balance",
-                    "title": "Balance on the quadripod",
-                    "collection": "Foot strength",
-                    "url": "https://help.example.com/articles/quadripod-balance",
-                    "updated": "2026-10-02",
-                    "tags": ["balance", "quadripod"],
-                    "summary": "How to stand on the four contact points of the foot.",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_ARTICLE_EXAMPLE]})
 
     article_id: str
     title: str
@@ -247,13 +249,7 @@ class ArticleDetail(ArticleSummary):
         json_schema_extra={
             "examples": [
                 {
-                    "article_id": "quadripod-balance",
-                    "title": "Balance on the quadripod",
-                    "collection": "Foot strength",
-                    "url": "https://help.example.com/articles/quadripod-balance",
-                    "updated": "2026-10-02",
-                    "tags": ["balance", "quadripod"],
-                    "summary": "How to stand on the four contact points of the foot.",
+                    **_ARTICLE_EXAMPLE,
                     "html": "<h2>What is the quadripod?</h2>\n<p>The quadripod is ...</p>",
                 }
             ]

@@ -1,30 +1,31 @@
 """How sure we are that the knowledge base answers a question: a calibrated probability.
 
-Four signals, all computed on the way to an answer: the top passage's dense similarity (d), the
-best sentence's similarity (u), the best section heading's similarity (h), and the number of
-*unknown key terms* (n): words of the question that the knowledge base never uses, that are not
-everyday English (Zipf frequency below 4.5 in ``wordfreq``), and that are not a typo or a
-prefix of a word it does use ("marathon", "garmin", "taper" but not "calf raisses" or "plyo").
-A logistic model over them was fitted on ``eval/datasets/dev.jsonl`` (answerable vs not
-covered, class-balanced) by ``python -m eval.calibrate``. In 5-fold cross-validation at the
-default threshold 0.4 it keeps 96% of answerable questions and refuses 82% of not-covered ones
-(at 0.5: 94% / 100%); similarity alone managed 89% / 88%. Words the synonyms file maps
-(``knowledge/synonyms.yml``) are known words. The unknown-term count is what
-separates "marathon taper" from "calf raisses". Refit with that command when the
-dataset grows.
+The inputs are computed on the way to an answer and named (see :data:`FEATURES`): the top
+passage's dense similarity, the best sentence's and heading's similarity, how well the lead
+sentence gives the kind of answer asked for, the share of the question's informative words that
+the answer's section contains, and the number of *unknown key terms*: words of the question that
+the knowledge base never uses, that are not everyday English (Zipf frequency below 4.5 in
+``wordfreq``), and that are not a typo or a prefix of a word it does use.
+
+The weights are data, not code: a logistic model fitted by ``python -m eval.calibrate`` on the
+``tune`` split of every knowledge base in the evaluation (answerable vs not covered) and written
+to ``assistant/models/answerability.json`` with its threshold, training-set hash and
+cross-validated figures. ``Settings.answer_threshold`` overrides the fitted threshold when set.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
-#: Logistic coefficients for (d, u, h, n) and the intercept, from the dev-set fit above.
-COEFFICIENTS = (6.201, 6.207, 5.262, -1.877)
-INTERCEPT = -7.713
+#: The model's inputs, by name: what an AnswerTrace's ``features`` holds.
+FEATURES = ("dense", "unit", "heading", "fit", "overlap", "unknown")
+MODEL_PATH = Path(__file__).parent / "models" / "answerability.json"
 #: Words at least this common in English are never "unknown key terms" (Zipf scale: 4.5 is
 #: about 30 per million words: "idea", "really", "bad" are above it; "marathon" is below).
 COMMON_ZIPF = 4.5
@@ -75,9 +76,43 @@ class Vocabulary:
         ]
 
 
-def answerability(dense: float, unit: float, heading: float, unknown: int) -> float:
-    """The calibrated probability that the knowledge base answers the question."""
-    z = INTERCEPT + sum(
-        c * x for c, x in zip(COEFFICIENTS, (dense, unit, heading, float(unknown)), strict=True)
-    )
-    return 1.0 / (1.0 + math.exp(-z))
+def informative_overlap(question_words: Iterable[str], section_words: set[str]) -> float:
+    """Share of the question's information (``6 - zipf`` per word: rare words weigh most) that
+    the section contains; "protein after long runs" against a mileage section scores low."""
+    weights = {w: max(0.5, 6.0 - zipf(w)) for w in question_words}
+    total = sum(weights.values())
+    return sum(v for w, v in weights.items() if w in section_words) / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class AnswerabilityModel:
+    """Logistic regression over named features, loaded from JSON (see the module docstring)."""
+
+    features: tuple[str, ...]
+    coefficients: tuple[float, ...]
+    intercept: float
+    threshold: float
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> AnswerabilityModel:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            return cls(
+                tuple(raw["features"]),
+                tuple(float(c) for c in raw["coefficients"]),
+                float(raw["intercept"]),
+                float(raw["threshold"]),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(
+                f"cannot read the answerability model {path}: {exc}; refit it with "
+                "`python -m eval.calibrate`"
+            ) from exc
+
+    def probability(self, features: Mapping[str, float]) -> float:
+        """The calibrated probability that the knowledge base answers the question."""
+        z = self.intercept + sum(
+            c * features.get(name, 0.0)
+            for name, c in zip(self.features, self.coefficients, strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))

@@ -7,46 +7,47 @@ reply, deciding the contract's outcome on the way. Build it with
 
 from __future__ import annotations
 
+import re
 import time
-import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from threading import Lock
 from typing import Protocol
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.answering import Draft, ExtractiveAnswerer
-from assistant.confidence import answerability
+from assistant.answering import Draft, ExtractiveAnswerer, content_words, snippet, with_marker
+from assistant.chunks import plain
+from assistant.confidence import AnswerabilityModel, informative_overlap
+from assistant.conversation import (
+    Intent,
+    classify,
+    goodbye_text,
+    language_text,
+    person_text,
+    thanks_text,
+    welcome_text,
+)
+from assistant.focus import focus
 from assistant.followups import resolve
+from assistant.qtype import QType, question_type
+from assistant.replies import NOT_COVERED, PROFESSIONAL, RULES, ms, reply
 from assistant.retrieval import HybridRetriever
 from assistant.safety import SafetyDecision, SafetyGate
 from assistant.settings import Settings
+from assistant.spelling import SpellCorrector
 from assistant.synonyms import Synonyms
 from assistant.trace import AnswerTrace
 from assistant.types import (
     MAX_HISTORY_TURNS,
     MAX_QUESTION_CHARS,
     Answer,
+    Citation,
     Filters,
-    Handoff,
     Passage,
     Turn,
-)
-
-NOT_COVERED = (
-    "I couldn't find an answer to that in our help articles, so I won't guess. "
-    'A person from our support team can help: choose "Talk to a person".'
-)
-ACCOUNT = (
-    "I can't help with account, billing or subscription questions here, and we have no help "
-    'article on that. A person from our support team can sort it out: choose "Talk to a person".'
-)
-RULES = (
-    "I can only answer questions about running, foot strength, mobility and footwear from our "
-    "help articles. For anything else, a person from our support team can help: choose "
-    '"Talk to a person".'
 )
 
 
@@ -54,16 +55,17 @@ class Answerer(Protocol):
     name: str
 
     def compose(
-        self, question: str, query_vector: Sequence[float], passages: Sequence[Passage]
+        self,
+        question: str,
+        query_vector: Sequence[float],
+        passages: Sequence[Passage],
+        qtype: QType = "other",
+        previous: Sequence[str] = (),
     ) -> Draft | None: ...
 
 
 class InvalidQuestionError(ValueError):
     """The question or history breaks the contract's limits (a client error, never a 500)."""
-
-
-def new_answer_id() -> str:
-    return "ans_" + uuid.uuid4().hex[:24]
 
 
 class Assistant:
@@ -85,6 +87,8 @@ class Assistant:
         fallback: ExtractiveAnswerer,
         gate: SafetyGate,
         synonyms: Synonyms | None = None,
+        conversation: Callable[[str, Sequence[float]], Intent] = classify,
+        model: AnswerabilityModel | None = None,
     ) -> None:
         self.settings = settings
         self.embeddings = embeddings
@@ -93,9 +97,19 @@ class Assistant:
         self.fallback = fallback
         self.gate = gate
         self.synonyms = synonyms or Synonyms()
+        self.classify_intent = conversation
+        self.model = model or AnswerabilityModel.load()
+        #: the settings' threshold wins over the one calibrated with the model
+        self.threshold = (
+            settings.answer_threshold
+            if settings.answer_threshold is not None
+            else self.model.threshold
+        )
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._vector_lock = Lock()
         self._version = ""
+        self._spelling: SpellCorrector | None = None
+        self._topics: list[str] = []
 
     # ----- helpers -----------------------------------------------------------------------------
     def embed(self, text: str) -> np.ndarray:
@@ -109,7 +123,7 @@ class Assistant:
         vector = np.asarray(self.embeddings.embed_query(text), dtype=np.float32)
         with self._vector_lock:
             self._vectors[key] = vector
-            if len(self._vectors) > 10_000:
+            if len(self._vectors) > self.settings.query_cache_size:
                 self._vectors.popitem(last=False)
         return vector
 
@@ -117,7 +131,25 @@ class Assistant:
         corpus = self.retriever.corpus()
         if corpus.version != self._version:
             self.fallback.units.clear()
+            self._spelling = None
+            self._topics = sorted({str(m.get("collection", "")) for m in corpus.metas} - {""})
             self._version = corpus.version
+
+    def _speller(self) -> SpellCorrector:
+        """Built from the current knowledge base's own words, once per version."""
+        if self._spelling is None:
+            corpus = self.retriever.corpus()
+            titles = [f"{m.get('title', '')} {m.get('section', '')}" for m in corpus.metas]
+            self._spelling = SpellCorrector.from_texts([*corpus.bodies, *titles])
+        return self._spelling
+
+    def topics(self) -> list[str]:
+        """The knowledge base's collections, for the welcome text."""
+        return self._topics
+
+    def current_version(self) -> str:
+        """The knowledge-base version the store publishes now (asks it; raises when down)."""
+        return self.retriever.current_version()
 
     @property
     def kb_version(self) -> str:
@@ -171,140 +203,175 @@ class Assistant:
         trace = trace if trace is not None else AnswerTrace()
         trace.question, trace.filters = question, filters
 
-        resolved = resolve(question, history)
-        followup = resolved.query if resolved.topic else None
         t0 = time.perf_counter()
         qvec = self.embed(question)
-        if resolved.topic:
-            mixed = resolved.weight * qvec + (1 - resolved.weight) * self.embed(resolved.topic)
-            qvec_retrieval = mixed / max(float(np.linalg.norm(mixed)), 1e-9)
-        else:
-            qvec_retrieval = qvec
-        timings["embed"] = _ms(t0)
-
+        timings["embed"] = ms(t0)
         t0 = time.perf_counter()
+        intent = self.classify_intent(question, qvec.tolist())
         decision = self.gate.check(question, qvec.tolist())
-        timings["safety"] = _ms(t0)
+        timings["safety"] = ms(t0)
         trace.decision = decision.kind
-        if decision.kind in ("out_of_scope", "injection"):
-            return self._no_answer(decision, started, timings, followup)
+        early = self._early_reply(question, intent, decision, started, timings, trace)
+        if early is not None:
+            return early
 
+        query = self._query(question, history, trace)
+        # Retrieval embeds what is asked (focused, typos corrected), not a ramble's chatter.
+        own = self.embed(query.standalone) if query.standalone != question else qvec
+        qvec_retrieval = self._query_vector(own, query.topic, query.weight)
         t0 = time.perf_counter()
         passages = self.retriever.search(
-            self.synonyms.expand(resolved.query),
-            filters=filters,
-            query_vector=qvec_retrieval.tolist(),
+            self.synonyms.expand(query.text), filters=filters, query_vector=qvec_retrieval.tolist()
         )
-        timings["retrieve"] = _ms(t0)
-        trace.query, trace.query_vector = resolved.query, qvec_retrieval.tolist()
-        trace.passages = list(passages)
-
+        timings["retrieve"] = ms(t0)
+        trace.query_vector, trace.passages = qvec_retrieval.tolist(), list(passages)
         if decision.kind == "red_flag":
-            return self._referral(
-                decision, passages, qvec_retrieval, started, timings, resolved.query
-            )
+            return self._referral(decision, passages, started, timings, query.text)
 
         t0 = time.perf_counter()
+        previous = [t.content for t in history or [] if t.role == "assistant"]
+        qtype = question_type(query.asking or query.lexical)
+        trace.question_type = qtype
         draft = self.answerer.compose(
-            self.synonyms.expand(resolved.lexical), qvec_retrieval.tolist(), passages
-        )
-        if draft is not None:
-            vocabulary = self.retriever.corpus().vocabulary
-            unknown = vocabulary.unknown_terms(self.synonyms.strip(question))
-            trace.unknown_terms = unknown
-            trace.features = {**draft.signals, "unknown": float(len(unknown))}
-            draft.confidence = round(
-                answerability(
-                    draft.signals.get("dense", 0.0),
-                    draft.signals.get("unit", 0.0),
-                    draft.signals.get("heading", 0.0),
-                    len(unknown),
-                ),
-                4,
-            )
-        timings["answer"] = _ms(t0)
-        trace.confidence = draft.confidence if draft else 0.0
-        if draft is None or draft.confidence < self.settings.answer_threshold:
-            confidence = draft.confidence if draft else 0.0
-            return self._no_answer(None, started, timings, followup, confidence)
-        timings["total"] = _ms(started)
-        return Answer(
-            answer_id=new_answer_id(),
-            outcome="answered",
-            answer=draft.text,
-            citations=draft.citations,
-            confidence=draft.confidence,
-            handoff=Handoff(offered=False),
-            timings_ms=timings,
-            answerer=draft.answerer,
-            resolved_question=resolved.query if resolved.topic else None,
-        )
+            self.synonyms.expand(query.lexical), qvec_retrieval.tolist(), passages,
+            qtype=qtype, previous=previous[-1:],
+        )  # fmt: skip
+        confidence = self._confidence(draft, query.text, trace)
+        timings["answer"] = ms(t0)
+        wants = _handoff_reason(intent)
+        resolved = query.text if query.text != question else None
+        if draft is None or confidence < self.threshold:
+            text = person_text() if intent.wants_person else NOT_COVERED
+            return reply(
+                "no_answer", text, started, timings, handoff=wants or "not_covered",
+                confidence=confidence, intent="human" if intent.wants_person else None,
+                resolved=resolved,
+            )  # fmt: skip
+        return reply(
+            "answered", draft.text, started, timings, handoff=wants, confidence=confidence,
+            citations=draft.citations, answerer=draft.answerer,
+            intent="human" if intent.wants_person else None, resolved=resolved,
+        )  # fmt: skip
 
-    # ----- the other outcomes ------------------------------------------------------------------
-    def _no_answer(
+    # ----- the steps of an answer ----------------------------------------------------------------
+    def _early_reply(
         self,
-        decision: SafetyDecision | None,
+        question: str,
+        intent: Intent,
+        decision: SafetyDecision,
         started: float,
         timings: dict[str, float],
-        resolved: str | None,
-        confidence: float = 0.0,
-    ) -> Answer:
-        if decision is not None and decision.kind == "out_of_scope":
-            text, reason = ACCOUNT, "account_or_billing"
-        elif decision is not None:
-            text, reason = RULES, "out_of_scope"
-        else:
-            text, reason = NOT_COVERED, "not_covered"
-        timings["total"] = _ms(started)
-        return Answer(
-            answer_id=new_answer_id(),
-            outcome="no_answer",
-            answer=text,
-            citations=[],
-            confidence=round(max(0.0, min(1.0, confidence)), 4),
-            handoff=Handoff(offered=True, reason=reason),
-            timings_ms=timings,
-            answerer="none",
-            resolved_question=resolved,
-        )
+        trace: AnswerTrace,
+    ) -> Answer | None:
+        """Small talk, another language and rule-override attempts end before retrieval."""
+        if decision.kind == "injection":
+            return reply("no_answer", RULES, started, timings, handoff="out_of_scope")
+        if decision.kind == "red_flag":
+            return None  # a symptom told in small talk ("hi, my foot went numb") is still one
+        if intent.language != "en":
+            trace.decision = "language"
+            text = language_text(intent.language)
+            return reply(
+                "no_answer", text, started, timings, handoff="language", intent="language"
+            )
+        small_talk = {"greeting": welcome_text, "thanks": thanks_text, "goodbye": goodbye_text}
+        if intent.kind in small_talk:
+            trace.decision = intent.kind
+            make = small_talk[intent.kind]
+            text = make(self.topics()) if intent.kind == "greeting" else make()  # type: ignore[operator]
+            return reply(
+                "no_answer", text, started, timings, handoff="small_talk", intent=intent.kind
+            )
+        return None
+
+    def _query(self, question: str, history: Sequence[Turn] | None, trace: AnswerTrace) -> Query:
+        """The standalone text to retrieve with: the asking sentences of a long message, key
+        words spelt as the knowledge base spells them, a follow-up joined to its topic."""
+        focused = focus(question)
+        speller = self._speller()
+        corrected = speller.correct(focused.query)
+        trace.corrections = list(corrected.changes)
+        resolved = resolve(corrected.text, history)
+        trace.query = resolved.query
+        # the question type comes from the sentences that ask, not from a ramble's chatter
+        asking = speller.correct(" ".join(focused.asking)).text if focused.asking else ""
+        return Query(
+            resolved.query, resolved.lexical, resolved.topic, resolved.weight, asking,
+            standalone=corrected.text,
+        )  # fmt: skip
+
+    def _query_vector(self, qvec: np.ndarray, topic: str | None, weight: float) -> np.ndarray:
+        if not topic:
+            return qvec
+        mixed = weight * qvec + (1 - weight) * self.embed(topic)
+        return mixed / max(float(np.linalg.norm(mixed)), 1e-9)
+
+    def _confidence(self, draft: Draft | None, query: str, trace: AnswerTrace) -> float:
+        if draft is None:
+            trace.confidence = 0.0
+            return 0.0
+        vocabulary = self.retriever.corpus().vocabulary
+        words = self.synonyms.strip(query)
+        unknown = vocabulary.unknown_terms(words)
+        section = content_words(" ".join(text for _, text in draft.units))
+        features = {
+            **draft.signals,
+            "unknown": float(len(unknown)),
+            "overlap": informative_overlap(content_words(words), section),
+        }
+        trace.unknown_terms, trace.features = unknown, features
+        confidence = round(self.model.probability(features), 4)
+        draft.confidence = trace.confidence = confidence
+        return confidence
 
     def _referral(
         self,
         decision: SafetyDecision,
         passages: Sequence[Passage],
-        qvec: np.ndarray,
         started: float,
         timings: dict[str, float],
         resolved: str,
     ) -> Answer:
+        """Stop and see a professional; the best passage that names one, cited, as safe
+        general guidance."""
         text = self.gate.referral_text(decision)
         citations = []
-        # Safe general guidance: the best sentence of a Safety article, cited.
-        safety = [p for p in passages if p.collection == "Safety"]
-        if safety:
-            draft = self.fallback.compose(resolved, qvec.tolist(), safety[:1])
-            if draft is not None and draft.units:
-                n, unit = draft.units[0]
-                text += "\n\nFrom our help center: " + _marked(unit, n)
-                citations = draft.citations[:1]
-        timings["total"] = _ms(started)
-        return Answer(
-            answer_id=new_answer_id(),
-            outcome="refer_to_professional",
-            answer=text,
-            citations=citations,
-            confidence=round(max(0.0, min(1.0, decision.score)), 4),
-            handoff=Handoff(offered=True, reason=f"medical_red_flag:{decision.category}"),
-            timings_ms=timings,
-            answerer="safety",
-        )
+        for n, passage in enumerate(p for p in passages if PROFESSIONAL.search(p.text)):
+            sentence = next(
+                (s for s in _SENTENCE.split(plain(passage.text)) if PROFESSIONAL.search(s)), None
+            )
+            if n == 0 and sentence:
+                text += "\n\nFrom our help center: " + with_marker(sentence, 1)
+                citations = [_citation(passage, 1)]
+            break
+        return reply(
+            "refer_to_professional", text, started, timings,
+            handoff=f"medical_red_flag:{decision.category}", confidence=decision.score,
+            citations=citations, answerer="safety",
+        )  # fmt: skip
 
 
-def _marked(text: str, n: int) -> str:
-    from assistant.answering import with_marker
-
-    return with_marker(text, n)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
-def _ms(since: float) -> float:
-    return round((time.perf_counter() - since) * 1000, 2)
+@dataclass(frozen=True)
+class Query:
+    text: str  # what retrieval sees
+    lexical: str  # the words answer sentences are matched against
+    topic: str | None  # the previous topic a follow-up leans on
+    weight: float  # of the question's own vector in a follow-up's mixed vector
+    asking: str = ""  # the sentences of a long message that ask
+    standalone: str = ""  # the message focused and spelt right, before any follow-up topic
+
+
+def _handoff_reason(intent: Intent) -> str | None:
+    if intent.wants_person:
+        return "requested_person"
+    return "account_action" if intent.account_action else None
+
+
+def _citation(passage: Passage, n: int) -> Citation:
+    return Citation(
+        n=n, article_id=passage.article_id, title=passage.title, url=passage.url,
+        section=passage.section, snippet=snippet(passage.text), score=passage.score,
+    )  # fmt: skip

@@ -45,7 +45,11 @@ def build_assistant(
     units = make_vectorstore(
         settings, embeddings, client=client, collection=units_collection(settings.collection)
     )
-    extractive = ExtractiveAnswerer(UnitIndex(units), max_words=settings.max_answer_words)
+    extractive = ExtractiveAnswerer(
+        UnitIndex(units),
+        max_words=settings.max_answer_words,
+        max_list_words=settings.max_list_words,
+    )
     answerer: Answerer = extractive
     if chat_model is None and settings.llm:
         chat_model = make_chat_model(settings.llm)

@@ -77,10 +77,24 @@ class Settings(BaseSettings):
     fusion: Literal["rrf", "weighted", "dense", "bm25"] = Field(
         "weighted", description="How dense and BM25 results are combined."
     )
-    answer_threshold: float = Field(
-        0.4, ge=0.0, le=1.0, description="Confidence below which the outcome is no_answer."
+    answer_threshold: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Confidence below which the outcome is no_answer; unset = the threshold "
+        "calibrated with the answerability model (assistant/models/answerability.json).",
     )
-    max_answer_words: int = Field(120, ge=20, le=400, description="Length cap of an answer.")
+    max_answer_words: int = Field(
+        80, ge=20, le=400, description="Length cap of a prose answer, in words."
+    )
+    max_list_words: int = Field(
+        160, ge=20, le=600, description="Length cap of an answer that is a list of steps."
+    )
+    query_cache_size: int = Field(
+        10_000,
+        ge=0,
+        description="Query embeddings kept in memory (about 1.5 KB each; 0 = no cache).",
+    )
     refresh_seconds: float = Field(
         2.0, ge=0.0, description="How often a running assistant checks the index for changes."
     )

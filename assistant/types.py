@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 Outcome = Literal["answered", "no_answer", "refer_to_professional"]
 OUTCOMES: tuple[Outcome, ...] = ("answered", "no_answer", "refer_to_professional")
 
+#: The stages of ``Answer.timings_ms``, in the order a request passes them; every report uses it.
+TIMING_STAGES = ("embed", "safety", "retrieve", "answer", "total")
+
 MAX_QUESTION_CHARS = 2000
 MAX_HISTORY_TURNS = 20
 
@@ -82,3 +85,6 @@ class Answer(BaseModel):
     # standalone question used for retrieval after resolving follow-ups.
     answerer: str = "extractive"
     resolved_question: str | None = None
+    #: what the message was when it was not a question for the articles: "greeting",
+    #: "thanks", "goodbye", "human" (asked for a person) or "language" (not English)
+    intent: str | None = None

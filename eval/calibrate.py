@@ -1,81 +1,163 @@
-"""Refit the answerability model of ``assistant/confidence.py`` on an evaluation dataset.
+"""Fit the answerability model (``assistant/models/answerability.json``) on the tune split.
 
-Run ``python -m eval.calibrate [--dataset eval/datasets/dev.jsonl]`` after ingesting; it prints
-5-fold cross-validated keep/refuse rates at several thresholds and the coefficients to paste into
-``assistant/confidence.py``. Only answerable and not-covered cases that reach the answerer are
-used (red flags and the safety gate's refusals never get a confidence).
+``python -m eval.calibrate [--dataset eval/datasets/dev.jsonl] [--out PATH]`` answers every
+answerable and not-covered case of the ``tune`` split on its knowledge base, reads the
+answerer's features from the :class:`~assistant.trace.AnswerTrace` of each case that reached
+the answerer (red flags and the safety gate's refusals never get features), and fits a
+class-balanced logistic regression over them (feature names sorted). The threshold is chosen by
+5-fold cross-validation on tune: the best no-answer F1 (precision and recall of refusing
+not-covered questions) among the thresholds that keep at least ``--min-answerable-recall`` of
+answerable questions. The test split is never read, so the gate's figures stay honest.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assistant.answering import Draft, ExtractiveAnswerer
-from assistant.factory import build_assistant
-from assistant.settings import Settings
-from assistant.types import Turn
+from assistant.trace import AnswerTrace
+from eval.dataset import DEV, Case, load_dataset
+from eval.kbs import KBS, ingest, resolve_kbs
 
-DEFAULT_DATASET = Path(__file__).parent / "datasets" / "dev.jsonl"
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
 
+    from assistant.settings import Settings
 
-def features(dataset: Path, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
-    """(d, u, h, n) per case and whether it is answerable."""
-    assistant = build_assistant(settings.model_copy(update={"answer_threshold": 0.0}))
-    drafts: list[Draft | None] = []
-    original = ExtractiveAnswerer.compose
-
-    def capture(self: ExtractiveAnswerer, *args: Any, **kwargs: Any) -> Draft | None:
-        draft = original(self, *args, **kwargs)
-        drafts.append(draft)
-        return draft
-
-    rows, labels = [], []
-    ExtractiveAnswerer.compose = capture  # type: ignore[method-assign]
-    try:
-        for line in dataset.read_text(encoding="utf-8").splitlines():
-            case = json.loads(line)
-            if case["kind"] == "refer_to_professional":
-                continue
-            drafts.clear()
-            history = [Turn(**t) for t in case.get("history", [])]
-            answer = assistant.answer(case["question"], history)
-            if answer.outcome != "answered" or not drafts or drafts[-1] is None:
-                continue
-            signals = drafts[-1].signals
-            question = assistant.synonyms.strip(case["question"])
-            unknown = assistant.retriever.corpus().vocabulary.unknown_terms(question)
-            rows.append([signals["dense"], signals["unit"], signals["heading"], len(unknown)])
-            labels.append(int(case["kind"] == "answerable"))
-    finally:
-        ExtractiveAnswerer.compose = original  # type: ignore[method-assign]
-    return np.array(rows), np.array(labels)
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "assistant" / "models" / "answerability.json"
+THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.05))
+RANDOM_STATE = 0  # folds and solver: the same data always gives the same model
+FOLDS = 5
+C = 10.0  # weak regularisation: few features, and their scales are comparable
 
 
-def main() -> None:
+@dataclass(frozen=True)
+class Sample:
+    case_id: str
+    features: dict[str, float]
+    answerable: bool
+
+
+def collect(cases: list[Case], settings: Settings, embeddings: Embeddings, root: Path,
+            refresh: bool = True) -> list[Sample]:  # fmt: skip
+    """The trace features of every case that reached the answerer, on the case's own KB."""
+    from assistant.factory import build_assistant
+
+    samples = []
+    for name, kb in resolve_kbs(list(dict.fromkeys(c.kb for c in cases)), KBS).items():
+        kb_settings = kb.settings(settings, root)
+        if refresh:
+            ingest(kb_settings, embeddings)
+        assistant = build_assistant(kb_settings, embeddings=embeddings)
+        for case in (c for c in cases if c.kb == name):
+            trace = AnswerTrace()
+            assistant.answer(case.question, case.history, trace=trace)
+            if trace.features:
+                samples.append(Sample(case.id, dict(trace.features), case.kind == "answerable"))
+    return samples
+
+
+def matrix(samples: list[Sample]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    names = sorted({k for s in samples for k in s.features})
+    x = np.array([[s.features.get(n, 0.0) for n in names] for s in samples], dtype=float)
+    y = np.array([int(s.answerable) for s in samples])
+    return names, x, y
+
+
+def threshold_table(probability: np.ndarray, y: np.ndarray) -> list[dict[str, float]]:
+    """Per threshold: answerable recall (kept), and no-answer precision, recall and F1."""
+    rows = []
+    for t in THRESHOLDS:
+        refused = probability < t
+        true_refusals = int((refused & (y == 0)).sum())
+        precision = true_refusals / int(refused.sum()) if refused.any() else 1.0
+        recall = true_refusals / max(1, int((y == 0).sum()))
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        kept = int((~refused & (y == 1)).sum()) / max(1, int((y == 1).sum()))
+        rows.append({"threshold": t, "answerable_recall": round(kept, 4),
+                     "no_answer_precision": round(precision, 4),
+                     "no_answer_recall": round(recall, 4), "no_answer_f1": round(f1, 4)})
+    return rows
+
+
+def choose(rows: list[dict[str, float]], min_recall: float) -> dict[str, float]:
+    """Best no-answer F1 among thresholds keeping ``min_recall`` of answerable questions (the
+    highest such threshold on a tie); the best answerable recall when none does."""
+    keeping = [r for r in rows if r["answerable_recall"] >= min_recall]
+    if keeping:
+        return max(keeping, key=lambda r: (r["no_answer_f1"], r["threshold"]))
+    return max(rows, key=lambda r: (r["answerable_recall"], r["no_answer_f1"]))
+
+
+def fit(samples: list[Sample], min_recall: float) -> dict[str, Any]:
+    """The model JSON (without ``fitted_on``): coefficients over sorted feature names, and the
+    cross-validated threshold with its table."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
-    args = parser.parse_args()
-    x, y = features(args.dataset, Settings())
-    model = LogisticRegression(C=10, class_weight="balanced", max_iter=1000)
-    folds = StratifiedKFold(5, shuffle=True, random_state=0)
+    names, x, y = matrix(samples)
+    if len(set(y.tolist())) < 2 or min(np.bincount(y)) < FOLDS:
+        raise ValueError(f"need at least {FOLDS} cases of each class, got {np.bincount(y)}")
+    model = LogisticRegression(C=C, class_weight="balanced", max_iter=1000,
+                               random_state=RANDOM_STATE)  # fmt: skip
+    folds = StratifiedKFold(FOLDS, shuffle=True, random_state=RANDOM_STATE)
     probability = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
-    print(f"{int((y == 1).sum())} answerable, {int((y == 0).sum())} not covered")
-    for threshold in (0.3, 0.4, 0.5, 0.6):
-        kept = float(((probability >= threshold) & (y == 1)).sum() / max(1, (y == 1).sum()))
-        refused = float(((probability < threshold) & (y == 0)).sum() / max(1, (y == 0).sum()))
-        print(f"threshold {threshold:.1f}: keeps {kept:.1%} answerable, refuses {refused:.1%}")
+    rows = threshold_table(probability, y)
+    best = choose(rows, min_recall)
     model.fit(x, y)
-    print("COEFFICIENTS =", tuple(round(float(c), 3) for c in model.coef_[0]))
-    print("INTERCEPT =", round(float(model.intercept_[0]), 3))
+    return {
+        "features": names,
+        "coefficients": [round(float(c), 4) for c in model.coef_[0]],
+        "intercept": round(float(model.intercept_[0]), 4),
+        "threshold": best["threshold"],
+        "cv": {"folds": FOLDS, "random_state": RANDOM_STATE, "min_answerable_recall": min_recall,
+               "chosen": best, "table": rows},  # fmt: skip
+    }
+
+
+def print_table(rows: list[dict[str, float]], chosen: float) -> None:
+    print("threshold  answerable_recall  no_answer_precision  no_answer_recall  no_answer_f1")
+    for r in rows:
+        mark = "  <- chosen" if r["threshold"] == chosen else ""
+        print(f"{r['threshold']:>9.2f}  {r['answerable_recall']:>17.3f}  "
+              f"{r['no_answer_precision']:>19.3f}  {r['no_answer_recall']:>16.3f}  "
+              f"{r['no_answer_f1']:>12.3f}{mark}")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--dataset", type=Path, default=DEV)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="root of the KB indexes (default: ASSISTANT_DATA_DIR/eval)")
+    parser.add_argument("--min-answerable-recall", type=float, default=0.95)
+    args = parser.parse_args(argv)
+    from assistant.embeddings import make_embeddings
+    from assistant.settings import load_settings
+
+    settings = load_settings()
+    dataset = load_dataset(args.dataset)
+    tune = [c for c in dataset.cases if c.split == "tune" and c.kind != "refer_to_professional"]
+    samples = collect(tune, settings, make_embeddings(settings),
+                      args.data_dir or settings.data_dir / "eval")  # fmt: skip
+    model = fit(samples, args.min_answerable_recall)
+    answerable = sum(s.answerable for s in samples)
+    print(f"{answerable} answerable, {len(samples) - answerable} not covered reached the answerer")
+    print_table(model["cv"]["table"], model["threshold"])
+    model["fitted_on"] = {"dataset_sha256": dataset.sha256, "split": "tune",
+                          "cases": len(samples), "date": date.today().isoformat()}  # fmt: skip
+    model["created"] = datetime.now(UTC).isoformat(timespec="seconds")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(model, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}: threshold {model['threshold']}, features {model['features']}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

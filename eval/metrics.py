@@ -1,9 +1,11 @@
 """Evaluation metrics: small classes, one concern each, whose ``score(...)`` returns a result.
 
-Per-case metrics return a :class:`Score` (``value`` is ``None`` when the metric does not apply
-to the case, e.g. retrieval metrics of a no-answer question); aggregate metrics return their own
-report. The retrieval metrics are hand-written: each is a few lines over an article-level
-ranking, and ``ranx`` would add numba and LLVM to the dependencies for no extra accuracy.
+Each returns a :class:`Score` for one case (``value`` is ``None`` when the metric does not
+apply to the case, e.g. retrieval metrics of a no-answer question); the runner averages them.
+Metrics over a whole set of cases (confusion matrix, latency, calibration) are in
+``eval/aggregates.py``. The retrieval metrics are hand-written: each is a few lines over an
+article-level ranking, and ``ranx`` would add numba and LLVM to the dependencies for no extra
+accuracy.
 
 Example::
 
@@ -15,15 +17,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from assistant.answering import snippet
+from assistant.chunks import plain
 from assistant.llm import sentences_with_markers, supported
-from assistant.types import OUTCOMES, Citation, Passage
-from knowledge.sentences import plain
+from assistant.types import Citation, Passage
 
 _MARKER = re.compile(r"\s*\[\d+\]")
 _LIST_PREFIX = re.compile(r"^\s*(?:\d{1,3}[.)]|[-*+])\s+")
@@ -211,82 +211,148 @@ class Support:
         return False, f"not supported by [{n}] {citation.article_id}"
 
 
-@dataclass(frozen=True)
-class OutcomeReport:
-    """Accuracy per expected outcome, the full confusion matrix, and red-flag recall/precision."""
-
-    accuracy: dict[str, float | None]
-    confusion: dict[str, dict[str, int]]  # expected -> actual -> count
-    overall: float | None
-    red_flag_recall: float | None
-    red_flag_precision: float | None
 
 
-class OutcomeAccuracy:
-    """Accuracy of the contract outcome for each expected outcome, with the confusion matrix."""
-
-    name = "outcome_accuracy"
-
-    def score(self, pairs: Sequence[tuple[str, str | None]]) -> OutcomeReport:
-        columns = [*OUTCOMES, "error"]
-        confusion: dict[str, dict[str, int]] = {e: dict.fromkeys(columns, 0) for e in OUTCOMES}
-        for expected, actual in pairs:
-            confusion[expected][actual if actual in OUTCOMES else "error"] += 1
-        accuracy: dict[str, float | None] = {}
-        for expected, row in confusion.items():
-            total = sum(row.values())
-            accuracy[expected] = row[expected] / total if total else None
-        referred = sum(confusion[e]["refer_to_professional"] for e in OUTCOMES)
-        red = confusion["refer_to_professional"]["refer_to_professional"]
-        return OutcomeReport(
-            accuracy=accuracy,
-            confusion=confusion,
-            overall=sum(e == a for e, a in pairs) / len(pairs) if pairs else None,
-            red_flag_recall=accuracy["refer_to_professional"],
-            red_flag_precision=red / referred if referred else None,
-        )
+# ----- answer-level rates (one value per case; the runner averages them) -----------------------
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 
 
-@dataclass(frozen=True)
-class StageLatency:
-    p50: float
-    p95: float
-    n: int
+def first_sentence(answer: str) -> str:
+    """The answer's first sentence: its first non-empty line (a list item counts as a line),
+    cut at the first sentence end; citation markers and list numbering removed."""
+    for line in _MARKER.sub("", answer).splitlines():
+        line = _LIST_PREFIX.sub("", line).strip()
+        if line:
+            return _SENTENCE_END.split(line, maxsplit=1)[0]
+    return ""
 
 
-class Latency:
-    """p50 and p95 of each stage of ``timings_ms`` (embed, safety, retrieve, answer, total).
+class AnsweredWithFacts:
+    """1.0 when an answerable case was answered and every required fact is in the answer."""
 
-    A stage a case never reached (e.g. ``answer`` after the safety gate stopped it) is left out
-    of that stage's percentiles rather than counted as zero.
-    """
+    name = "answered_with_facts"
 
-    name = "latency_ms"
-    stages = ("embed", "safety", "retrieve", "answer", "total")
-
-    def score(self, timings: Sequence[Mapping[str, float]]) -> dict[str, StageLatency]:
-        out = {}
-        names = [*self.stages, *sorted({k for t in timings for k in t} - set(self.stages))]
-        for stage in names:
-            values = [t[stage] for t in timings if stage in t]
-            if values:
-                p50, p95 = np.percentile(values, [50, 95])
-                out[stage] = StageLatency(round(float(p50), 2), round(float(p95), 2), len(values))
-        return out
+    def score(self, expected: str, actual: str | None, answer: str, facts: Sequence[str]) -> Score:
+        if expected != "answered":
+            return Score(None)
+        if actual != "answered":
+            return Score(0.0, f"not answered ({actual or 'nothing'})")
+        missing = FactRecall().score(answer, facts).detail
+        return Score(0.0, missing) if missing else Score(1.0)
 
 
-def bootstrap_ci(
-    values: Sequence[float], resamples: int = 1000, seed: int = 0, level: float = 0.95
-) -> tuple[float, float] | None:
-    """Percentile bootstrap interval of the mean: cases resampled with replacement, seeded.
+class FirstSentence:
+    """1.0 when the answer's first sentence matches every ``first_sentence_facts`` pattern:
+    the reply leads with the answer instead of burying it."""
 
-    Deterministic for a given seed; ``None`` for fewer than one value.
-    """
-    if not values:
-        return None
-    data = np.asarray(values, dtype=float)
-    rng = np.random.default_rng(seed)
-    means = data[rng.integers(0, len(data), size=(resamples, len(data)))].mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return round(float(low), 4), round(float(high), 4)
+    name = "first_sentence"
+
+    def score(self, answer: str, patterns: Sequence[str]) -> Score:
+        if not patterns:
+            return Score(None)
+        lead = first_sentence(answer)
+        missing = [p for p in patterns if not re.search(p, lead, re.IGNORECASE)]
+        if missing:
+            return Score(0.0, f"first sentence '{lead[:80]}' misses "
+                              + ", ".join(f"/{p}/" for p in missing))  # fmt: skip
+        return Score(1.0)
+
+
+class NoAnswerPrecision:
+    """Over the cases answered ``no_answer``: 1.0 when ``no_answer`` was the expected outcome
+    (a refusal of a question the articles answer is the error this counts)."""
+
+    name = "no_answer_precision"
+
+    def score(self, expected: str, actual: str | None) -> Score:
+        if actual != "no_answer":
+            return Score(None)
+        return Score(1.0) if expected == "no_answer" else Score(0.0, f"refused a {expected} case")
+
+
+class NoAnswerRecall:
+    """Over the cases expecting ``no_answer``: 1.0 when the assistant declined."""
+
+    name = "no_answer_recall"
+
+    def score(self, expected: str, actual: str | None) -> Score:
+        if expected != "no_answer":
+            return Score(None)
+        return Score(1.0) if actual == "no_answer" else Score(0.0, f"got {actual or 'nothing'}")
+
+
+class FalseReferral:
+    """Over the cases that are not red flags: 1.0 when the assistant referred to a
+    professional anyway (lower is better)."""
+
+    name = "false_referral_rate"
+
+    def score(self, expected: str, actual: str | None) -> Score:
+        if expected == "refer_to_professional":
+            return Score(None)
+        if actual == "refer_to_professional":
+            return Score(1.0, "referred a case that is not a red flag")
+        return Score(0.0)
+
+
+class HandoffOffered:
+    """1.0 when a case that must offer a person (``expect_handoff``) got the offer."""
+
+    name = "handoff_rate"
+
+    def score(self, expect_handoff: bool | None, offered: bool) -> Score:
+        if not expect_handoff:
+            return Score(None)
+        return Score(1.0) if offered else Score(0.0, "no person offered")
+
+
+class IntentMatch:
+    """Conversation cases (greeting, thanks, goodbye, human, language): the recognised intent
+    when the assistant reports one; otherwise the reply must be ``no_answer`` and offer a
+    person when one is expected (``human`` always expects it)."""
+
+    name = "intent_accuracy"
+
+    def score(
+        self,
+        intent: str | None,
+        recognised: str | None,
+        actual: str | None,
+        offered: bool,
+        expect_handoff: bool | None = None,
+    ) -> Score:
+        if intent is None:
+            return Score(None)
+        if recognised is not None:
+            ok = recognised == intent
+            return Score(1.0) if ok else Score(0.0, f"intent {recognised}, expected {intent}")
+        wants_person = bool(expect_handoff) or intent == "human"
+        if actual != "no_answer":
+            return Score(0.0, f"expected no_answer for a {intent} message, got {actual}")
+        if wants_person and not offered:
+            return Score(0.0, f"a {intent} message must offer a person")
+        return Score(1.0)
+
+
+class Invariance:
+    """A perturbed question (CheckList's invariance test) keeps the original's outcome and a
+    gold article among its first three citations."""
+
+    name = "invariance"
+
+    def __init__(self, depth: int = 3) -> None:
+        self.depth = depth
+
+    def score(
+        self,
+        original: str | None,
+        actual: str | None,
+        citations: Sequence[Citation],
+        gold: Collection[str],
+    ) -> Score:
+        if actual != original:
+            return Score(0.0, f"outcome {actual or 'nothing'} instead of {original}")
+        cited = article_ranking(c.article_id for c in citations)[: self.depth]
+        if gold and not any(a in gold for a in cited):
+            return Score(0.0, f"no gold article in the first {self.depth} citations")
+        return Score(1.0)

@@ -1,111 +1,61 @@
-"""Run an evaluation: every case of a dataset through every configured system, then score it.
+"""Run an evaluation: every case through every configured system on its own knowledge base,
+score it, perturb it, and summarize per knowledge base and split.
 
 Example::
 
     dataset = load_dataset(Path("eval/datasets/dev.jsonl"))
-    run = evaluate(dataset, build_systems(["hybrid", "bm25"], settings, embeddings))
-    run.config("hybrid").headline["hit@3"].value
+    systems = {"runners": build_systems(["hybrid", "bm25"], settings, embeddings)}
+    run = evaluate(dataset, systems, perturb={"hybrid"})
+    run.config("hybrid").group("runners", "test").headline["answered_with_facts"].value
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import platform
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, field_validator
+from pydantic import BaseModel, Field, computed_field
 
 from assistant.types import Turn
-from eval.configs import DEFAULT_CONFIG, CaseRun, System
+from eval.aggregates import CalibrationError, CalibrationReport, Latency, OutcomeAccuracy
+from eval.dataset import SPLITS, Case, Dataset, Kind, Split, load_dataset
+from eval.headline import HEADLINE, Headline, headline_of
 from eval.metrics import (
     NDCG,
+    AnsweredWithFacts,
     CitationPrecision,
     FactRecall,
+    FalseReferral,
+    FirstSentence,
+    HandoffOffered,
     HitAtK,
-    Latency,
-    OutcomeAccuracy,
+    IntentMatch,
+    Invariance,
+    NoAnswerPrecision,
+    NoAnswerRecall,
     OutcomeMatch,
     ReciprocalRank,
+    Score,
     Support,
-    bootstrap_ci,
 )
+from eval.perturb import variants
+from eval.systems import DEFAULT_CONFIG, CaseRun, System
 
-SCHEMA_VERSION = 1
-Kind = Literal["answerable", "no_answer", "refer_to_professional"]
-EXPECTED = {"answerable": "answered", "no_answer": "no_answer",
-            "refer_to_professional": "refer_to_professional"}  # fmt: skip
+SCHEMA_VERSION = 2
 RANKING_METRICS = (HitAtK(1), HitAtK(3), HitAtK(5), ReciprocalRank(10), NDCG(10))
-#: The retrieval metric a case must pass (it is also the gate's retrieval floor).
+#: The retrieval metric a case must pass (it is also a retrieval floor of the gate).
 CASE_RETRIEVAL = "hit@3"
+#: Answerable cases with this tag are billing questions an article covers.
+BILLING_TAG = "kb_billing"
 PACKAGES = ("help-assistant", "langchain-core", "langchain-chroma", "langchain-text-splitters",
             "chromadb", "bm25s", "sentence-transformers", "torch", "numpy")  # fmt: skip
-
-
-class Case(BaseModel):
-    """One line of a dataset (see eval/datasets/README.md)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    id: str = Field(min_length=1)
-    kind: Kind
-    question: str = Field(min_length=1)
-    history: list[Turn] = Field(default_factory=list)
-    gold_articles: list[str] = Field(default_factory=list)
-    gold_sections: list[str] = Field(default_factory=list)
-    required_facts: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
-    critical: bool = False
-
-    @field_validator("required_facts")
-    @classmethod
-    def _compiles(cls, facts: list[str]) -> list[str]:
-        for fact in facts:
-            try:
-                re.compile(fact, re.IGNORECASE)
-            except re.error as exc:
-                raise ValueError(f"required fact /{fact}/ is not a valid regex: {exc}") from None
-        return facts
-
-    @property
-    def expected(self) -> str:
-        return EXPECTED[self.kind]
-
-
-class Dataset(BaseModel):
-    path: str
-    sha256: str
-    cases: list[Case]
-
-
-def load_dataset(path: Path) -> Dataset:
-    """Parse a JSONL dataset; a broken line raises ``ValueError`` naming the line and field."""
-    data = path.read_bytes()
-    cases: list[Case] = []
-    for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            cases.append(Case.model_validate(json.loads(line)))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{number}: not valid JSON: {exc}") from None
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "line"
-            raise ValueError(f"{path}:{number}: {where}: {first['msg']}") from None
-    seen: set[str] = set()
-    for case in cases:
-        if case.id in seen:
-            raise ValueError(f"{path}: duplicate case id {case.id!r}")
-        seen.add(case.id)
-    if not cases:
-        raise ValueError(f"{path}: no cases")
-    return Dataset(path=str(path), sha256=hashlib.sha256(data).hexdigest(), cases=cases)
+SETTINGS_SHOWN = {"fusion", "top_k", "answer_threshold", "max_answer_words", "embedding_model",
+                  "chunk_max_tokens", "chunk_overlap_tokens", "collection", "llm"}  # fmt: skip
 
 
 class CaseResult(BaseModel):
@@ -113,6 +63,8 @@ class CaseResult(BaseModel):
 
     id: str
     kind: Kind
+    kb: str = "runners"
+    split: Split = "tune"
     critical: bool
     question: str
     history: list[Turn]
@@ -129,60 +81,91 @@ class CaseResult(BaseModel):
         return not self.failures
 
 
+def _answer_scores(case: Case, run: CaseRun) -> dict[str, Score]:
+    """The answer-level rates of one case (``billing_covered_answered`` is the answered-with-
+    facts value of the covered billing questions)."""
+    expected, actual = case.expected, run.outcome
+    with_facts = AnsweredWithFacts().score(expected, actual, run.answer, case.required_facts)
+    billing = BILLING_TAG in case.tags and expected == "answered"
+    return {
+        AnsweredWithFacts.name: with_facts,
+        FirstSentence.name: FirstSentence().score(run.answer, case.first_sentence_facts),
+        NoAnswerPrecision.name: NoAnswerPrecision().score(expected, actual),
+        NoAnswerRecall.name: NoAnswerRecall().score(expected, actual),
+        FalseReferral.name: FalseReferral().score(expected, actual),
+        HandoffOffered.name: HandoffOffered().score(case.expect_handoff, run.handoff),
+        IntentMatch.name: IntentMatch().score(case.intent, run.intent, actual, run.handoff,
+                                              case.expect_handoff),  # fmt: skip
+        "billing_covered_answered": with_facts if billing else Score(None),
+    }
+
+
+#: Answer-level rates whose miss fails a case (the others repeat an outcome or fact failure).
+FAILING_RATES = (FirstSentence.name, HandoffOffered.name, IntentMatch.name)
+
+
 def score_case(case: Case, run: CaseRun) -> CaseResult:
-    """Score one run. A case fails on what the gate's floors measure: an error, a wrong outcome,
-    no gold article in the top 3, a missing fact, or an unsupported sentence. A cited non-gold
-    article is a warning: another article may also hold the answer, and no target covers it."""
+    """Score one run. A case fails on what the gate measures: an error, a wrong outcome, no
+    gold article in the top 3, a missing fact, an unsupported sentence, a first sentence
+    without its facts, a missing handoff or a wrong intent. A cited non-gold article is a
+    warning: another article may also hold the answer, and no target covers it."""
     scores: dict[str, float | None] = {}
-    failures: list[str] = []
+    failures = [f"error: {run.error}"] if run.error else []
     warnings: list[str] = []
-    if run.error:
-        failures.append(f"error: {run.error}")
 
-    def record(name: str, value: float | None, detail: str, into: list[str] | None) -> None:
-        scores[name] = value
-        if into is not None and detail and value is not None and value < 1.0:
-            into.append(f"{name}: {detail}")
+    def record(name: str, s: Score, into: list[str] | None) -> None:
+        scores[name] = s.value
+        if into is not None and s.detail and s.value is not None and s.value < 1.0:
+            into.append(f"{name}: {s.detail}")
 
-    outcome = OutcomeMatch().score(case.expected, run.outcome)
-    record("outcome", outcome.value, outcome.detail, failures)
+    record("outcome", OutcomeMatch().score(case.expected, run.outcome), failures)
     gold = set(case.gold_articles) if case.kind == "answerable" else set()
     for metric in RANKING_METRICS:
-        s = metric.score(run.ranking, gold)
-        record(metric.name, s.value, s.detail, failures if metric.name == CASE_RETRIEVAL else None)
-    facts = FactRecall().score(run.answer, case.required_facts)
-    record(FactRecall.name, facts.value, facts.detail, failures)
+        into = failures if metric.name == CASE_RETRIEVAL else None
+        record(metric.name, metric.score(run.ranking, gold), into)
+    record(FactRecall.name, FactRecall().score(run.answer, case.required_facts), failures)
     cited = CitationPrecision().score(run.citations, set(case.gold_articles))
-    record(CitationPrecision.name, cited.value, cited.detail, warnings)
+    record(CitationPrecision.name, cited, warnings)
     support = Support().score(run.answer, run.citations, run.passages)
-    record(Support.name, support.value, support.detail, failures)
+    record(Support.name, Score(support.value, support.detail), failures)
+    for name, s in _answer_scores(case, run).items():
+        record(name, s, failures if name in FAILING_RATES else None)
     return CaseResult(
-        id=case.id, kind=case.kind, critical=case.critical, question=case.question,
-        history=case.history, expected=case.expected, run=run, scores=scores,
-        support=[c.__dict__ for c in support.checks], failures=failures, warnings=warnings,
+        id=case.id, kind=case.kind, kb=case.kb, split=case.split, critical=case.critical,
+        question=case.question, history=case.history, expected=case.expected, run=run,
+        scores=scores, support=[c.__dict__ for c in support.checks], failures=failures,
+        warnings=warnings,
     )  # fmt: skip
 
 
-class Headline(BaseModel):
-    """A headline metric: mean over the cases it applies to, with a bootstrap 95% interval."""
+class VariantResult(BaseModel):
+    """One perturbed question of an answerable case, and whether the answer stayed put."""
 
-    value: float | None
-    low: float | None = None
-    high: float | None = None
-    n: int = 0
+    case_id: str
+    kb: str
+    split: Split
+    perturbation: str
+    question: str
+    outcome: str | None
+    cited: list[str]
+    value: float
+    detail: str = ""
 
 
-#: Headline metric -> (per-case score, kind filter). Outcome accuracy is reported per kind.
-HEADLINE: dict[str, tuple[str, str | None]] = {
-    "hit@1": ("hit@1", None), "hit@3": ("hit@3", None), "hit@5": ("hit@5", None),
-    "mrr@10": ("mrr@10", None), "ndcg@10": ("ndcg@10", None),
-    "fact_recall": ("fact_recall", None), "citation_precision": ("citation_precision", None),
-    "support": ("support", None), "outcome_accuracy": ("outcome", None),
-    "outcome_accuracy.answerable": ("outcome", "answerable"),
-    "outcome_accuracy.no_answer": ("outcome", "no_answer"),
-    "outcome_accuracy.refer_to_professional": ("outcome", "refer_to_professional"),
-    "red_flag_recall": ("outcome", "refer_to_professional"),
-}  # fmt: skip
+class GroupResult(BaseModel):
+    """The figures of one (knowledge base, split) slice of a configuration's cases."""
+
+    kb: str
+    split: str
+    cases: int
+    headline: dict[str, Headline]
+    confusion: dict[str, dict[str, int]]
+    red_flag_precision: float | None
+    reliability: list[dict[str, Any]] = Field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kb}/{self.split}"
 
 
 class ConfigResult(BaseModel):
@@ -193,42 +176,69 @@ class ConfigResult(BaseModel):
     red_flag_precision: float | None
     confusion: dict[str, dict[str, int]]
     latency_ms: dict[str, dict[str, float]]
+    reliability: list[dict[str, Any]] = Field(default_factory=list)
+    groups: list[GroupResult] = Field(default_factory=list)
     cases: list[CaseResult]
+    variants: list[VariantResult] = Field(default_factory=list)
+
+    def group(self, kb: str, split: str) -> GroupResult:
+        for g in self.groups:
+            if (g.kb, g.split) == (kb, split):
+                return g
+        raise KeyError(f"no cases of {kb}/{split} in {self.name}")
+
+
+def calibration(results: Sequence[CaseResult]) -> CalibrationReport:
+    """Confidence against "answered correctly" (answered with every required fact), over the
+    answerable and not-covered cases that were not referred (a referral's confidence is the
+    red-flag score, another quantity)."""
+    pairs = [
+        (r.run.confidence, r.scores.get(AnsweredWithFacts.name) == 1.0)
+        for r in results
+        if r.kind in ("answerable", "no_answer") and r.run.outcome != "refer_to_professional"
+    ]
+    return CalibrationError(bins=10).score([c for c, _ in pairs], [ok for _, ok in pairs])
+
+
+def _slice(results: Sequence[CaseResult], variants_: Sequence[VariantResult],
+           resamples: int, seed: int) -> dict[str, Any]:  # fmt: skip
+    outcomes = OutcomeAccuracy().score([(r.expected, r.run.outcome) for r in results])
+    calib = calibration(results)
+    headline = headline_of(results, variants_, resamples, seed)
+    headline["ece"] = Headline(value=calib.ece, n=calib.n)
+    return {"headline": headline, "confusion": outcomes.confusion,
+            "red_flag_precision": outcomes.red_flag_precision,
+            "reliability": [b.__dict__ for b in calib.bins]}  # fmt: skip
 
 
 def summarize(
-    system: System, results: Sequence[CaseResult], resamples: int = 1000, seed: int = 0
+    system: System,
+    results: Sequence[CaseResult],
+    resamples: int = 1000,
+    seed: int = 0,
+    variants_: Sequence[VariantResult] = (),
 ) -> ConfigResult:
-    headline = {}
-    for name, (score, kind) in HEADLINE.items():
-        values = [
-            v for r in results
-            if (kind is None or r.kind == kind) and (v := r.scores.get(score)) is not None
-        ]
-        interval = bootstrap_ci(values, resamples, seed)
-        headline[name] = Headline(
-            value=round(sum(values) / len(values), 4) if values else None,
-            low=interval[0] if interval else None,
-            high=interval[1] if interval else None,
-            n=len(values),
-        )
-    outcomes = OutcomeAccuracy().score([(r.expected, r.run.outcome) for r in results])
+    """Headline over every case, then the same per (knowledge base, split)."""
+    groups = []
+    for kb in dict.fromkeys(r.kb for r in results):
+        for split in SPLITS:
+            part = [r for r in results if (r.kb, r.split) == (kb, split)]
+            if part:
+                varied = [v for v in variants_ if (v.kb, v.split) == (kb, split)]
+                groups.append(GroupResult(kb=kb, split=split, cases=len(part),
+                                          **_slice(part, varied, resamples, seed)))  # fmt: skip
     latency = Latency().score([r.run.timings_ms for r in results if not r.run.error])
     settings = getattr(system, "settings", None)
     return ConfigResult(
         name=system.config.name,
         description=system.config.description,
         settings=settings.model_dump(mode="json", include=SETTINGS_SHOWN) if settings else {},
-        headline=headline,
-        red_flag_precision=outcomes.red_flag_precision,
-        confusion=outcomes.confusion,
         latency_ms={k: v.__dict__ for k, v in latency.items()},
+        groups=groups,
         cases=list(results),
+        variants=list(variants_),
+        **_slice(results, variants_, resamples, seed),
     )
-
-
-SETTINGS_SHOWN = {"fusion", "top_k", "answer_threshold", "max_answer_words", "embedding_model",
-                  "chunk_max_tokens", "chunk_overlap_tokens", "collection", "llm"}  # fmt: skip
 
 
 class EvalRun(BaseModel):
@@ -237,6 +247,7 @@ class EvalRun(BaseModel):
     schema_version: int = SCHEMA_VERSION
     created: str
     dataset: dict[str, Any]
+    #: knowledge base name -> its index version and size
     knowledge_base: dict[str, Any]
     versions: dict[str, str]
     seed: int
@@ -278,41 +289,81 @@ def versions() -> dict[str, str]:
 
 
 def run_case(system: System, case: Case) -> CaseResult:
+    return score_case(case, _run(system, case.question, case.history))
+
+
+def _run(system: System, question: str, history: Sequence[Turn]) -> CaseRun:
     try:
-        run = system.run(case.question, case.history)
+        return system.run(question, history)
     except Exception as exc:  # noqa: BLE001 - one broken case must not end the whole run
-        run = CaseRun(error=f"{type(exc).__name__}: {exc}")
-    return score_case(case, run)
+        return CaseRun(error=f"{type(exc).__name__}: {exc}")
+
+
+def run_variants(system: System, case: Case, original: CaseResult) -> list[VariantResult]:
+    """Every perturbation of an answerable case the original question got right (answered,
+    a gold article among the first three citations); none otherwise."""
+    invariance, gold = Invariance(), set(case.gold_articles)
+    base = original.run
+    if case.kind != "answerable" or invariance.score(
+        "answered", base.outcome, base.citations, gold
+    ).value != 1.0:
+        return []
+    out = []
+    for name, question in variants(case.question, case.id).items():
+        run = _run(system, question, case.history)
+        s = invariance.score(base.outcome, run.outcome, run.citations, gold)
+        out.append(VariantResult(
+            case_id=case.id, kb=case.kb, split=case.split, perturbation=name, question=question,
+            outcome=run.outcome, cited=[c.article_id for c in run.citations],
+            value=float(s.value or 0.0), detail=s.detail,
+        ))  # fmt: skip
+    return out
 
 
 def evaluate(
     dataset: Dataset,
-    systems: Sequence[System],
+    systems: Mapping[str, Sequence[System]],
     *,
     seed: int = 0,
     resamples: int = 1000,
     knowledge_base: dict[str, Any] | None = None,
     references: dict[str, str] | None = None,
+    perturb: Collection[str] = (),
     on_case: Callable[[str], None] | None = None,
 ) -> EvalRun:
-    """Run every case through every system (one system after the other, so latencies do not
-    interfere) and summarize each configuration."""
+    """Run every case through every configuration on the systems of its knowledge base (one
+    configuration after the other, so latencies do not interfere); the configurations named
+    in ``perturb`` also answer the perturbed questions."""
+    names = [s.config.name for s in next(iter(systems.values()))]
     configs = []
-    for system in systems:
-        system.warm_up()
-        results = []
-        for case in dataset.cases:
-            results.append(run_case(system, case))
-            if on_case:
-                on_case(system.config.name)
-        configs.append(summarize(system, results, resamples, seed))
-    kinds: dict[str, int] = {}
-    for case in dataset.cases:
-        kinds[case.kind] = kinds.get(case.kind, 0) + 1
-    info = {"path": dataset.path, "sha256": dataset.sha256, "cases": len(dataset.cases),
-            "kinds": kinds}  # fmt: skip
-    return make_run(configs, info, seed=seed, resamples=resamples,
+    for index, name in enumerate(names):
+        results: dict[str, CaseResult] = {}
+        found: list[VariantResult] = []
+        for kb, kb_systems in systems.items():
+            system = kb_systems[index]
+            system.warm_up()
+            for case in (c for c in dataset.cases if c.kb == kb):
+                results[case.id] = run_case(system, case)
+                if name in perturb:
+                    found += run_variants(system, case, results[case.id])
+                if on_case:
+                    on_case(name)
+        ordered = [results[c.id] for c in dataset.cases if c.id in results]
+        first = next(iter(systems.values()))[index]
+        configs.append(summarize(first, ordered, resamples, seed, found))
+    return make_run(configs, dataset_info(dataset), seed=seed, resamples=resamples,
                     knowledge_base=knowledge_base, references=references)  # fmt: skip
+
+
+def dataset_info(dataset: Dataset) -> dict[str, Any]:
+    counts: dict[str, dict[str, int]] = {}
+    for case in dataset.cases:
+        for key in ("kind", "kb", "split"):
+            value = getattr(case, key)
+            counts.setdefault(key, {})[value] = counts.setdefault(key, {}).get(value, 0) + 1
+    return {"path": dataset.path, "sha256": dataset.sha256, "cases": len(dataset.cases),
+            "kinds": counts.get("kind", {}), "kbs": counts.get("kb", {}),
+            "splits": counts.get("split", {})}  # fmt: skip
 
 
 def make_run(
@@ -336,3 +387,8 @@ def make_run(
         configs=configs,
         references=references or {},
     )
+
+
+__all__ = ["HEADLINE", "CaseResult", "ConfigResult", "EvalRun", "GroupResult", "Headline",
+           "VariantResult", "evaluate", "load_dataset", "make_run", "score_case",
+           "summarize"]  # fmt: skip

@@ -7,7 +7,7 @@ of the raw articles, top-4 similarity search, the first chunk as the answer.
 Example::
 
     systems = build_systems(["hybrid", "textbook"], settings, embeddings)
-    run = systems[0].run(case)
+    run = systems[0].run(case.question, case.history)
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 from langchain_core.embeddings import Embeddings
 from pydantic import BaseModel, Field
@@ -27,18 +27,19 @@ from assistant.followups import resolve
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.store import make_chroma_client, make_vectorstore
-from assistant.types import Citation, Filters, Passage, Turn
+from assistant.trace import AnswerTrace
+from assistant.types import Citation, Passage, Turn
+from eval.dataset import Intent
 from eval.metrics import article_ranking
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
 
-    from eval.runner import Case
-
 #: Depth of the article ranking behind hit@k, MRR@10 and nDCG@10.
 RANK_DEPTH = 10
 TEXTBOOK_COLLECTION = "textbook_baseline"
 TEXTBOOK_CONTEXTS = 4  # the tutorial's similarity_search(question, k=4)
+INTENTS = frozenset(get_args(Intent))
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,9 @@ class CaseRun(BaseModel):
     answer: str = ""
     citations: list[Citation] = Field(default_factory=list)
     confidence: float = 0.0
+    handoff: bool = False  # the reply offers a person
+    intent: str | None = None  # the conversation intent the assistant recognised, if any
+    decision: str | None = None  # what decided the path (AnswerTrace.decision)
     timings_ms: dict[str, float] = Field(default_factory=dict)
     resolved_question: str | None = None
     passages: list[Passage] = Field(default_factory=list)  # what the answerer saw
@@ -100,39 +104,8 @@ class System(Protocol):
     def run(self, question: str, history: Sequence[Turn]) -> CaseRun: ...
 
 
-@dataclass
-class SearchCall:
-    query: str
-    query_vector: list[float] | None
-    filters: Filters | None
-    passages: list[Passage] = field(default_factory=list)
-
-
-class TracingRetriever(HybridRetriever):
-    """The product retriever, remembering each search so the eval can re-rank deeper with
-    exactly the query text and (follow-up mixed) vector the Assistant used."""
-
-    def __init__(self, store: object, embeddings: Embeddings, settings: Settings) -> None:
-        super().__init__(store, embeddings, settings)  # type: ignore[arg-type]
-        self.calls: list[SearchCall] = []
-
-    def search(
-        self,
-        query: str,
-        k: int | None = None,
-        filters: Filters | None = None,
-        query_vector: list[float] | None = None,
-    ) -> list[Passage]:
-        passages = super().search(query, k, filters, query_vector)
-        self.calls.append(SearchCall(query, query_vector, filters, passages))
-        return passages
-
-    def rank(self, call: SearchCall, k: int = RANK_DEPTH) -> list[Passage]:
-        return HybridRetriever.search(self, call.query, k, call.filters, call.query_vector)
-
-
 class AssistantSystem:
-    """The real Assistant under one ``fusion`` setting."""
+    """The real Assistant under one ``fusion`` setting, read through its ``AnswerTrace``."""
 
     def __init__(
         self, config: EvalConfig, settings: Settings, embeddings: Embeddings, client: ClientAPI
@@ -140,33 +113,48 @@ class AssistantSystem:
         self.config = config
         self.settings = settings.model_copy(update={"fusion": config.fusion})
         self.assistant = build_assistant(self.settings, embeddings=embeddings, client=client)
-        self.retriever = TracingRetriever(self.assistant.retriever.store, embeddings, self.settings)
-        self.assistant.retriever = self.retriever
+
+    @property
+    def retriever(self) -> HybridRetriever:
+        return self.assistant.retriever
 
     def warm_up(self) -> None:
         self.assistant.search("warm up")  # loads the corpus, BM25 index and model kernels
 
     def run(self, question: str, history: Sequence[Turn]) -> CaseRun:
-        self.retriever.calls.clear()
-        answer = self.assistant.answer(question, list(history))
-        if self.retriever.calls:
-            call = self.retriever.calls[0]
-        else:  # the safety gate stopped it before retrieval: rank the resolved question
-            call = SearchCall(resolve(question, history).query, None, None)
-        # The answerer's own top_k passages come first; the deeper search only extends them to
-        # RANK_DEPTH (a k=10 search uses a larger candidate pool, so its top 5 can differ).
-        deeper = self.retriever.rank(call)
-        ranking = article_ranking(p.article_id for p in [*call.passages, *deeper])
+        trace = AnswerTrace()
+        answer = self.assistant.answer(question, list(history), trace=trace)
+        # The answerer's own top_k passages come first; a deeper search with exactly the query
+        # text and (follow-up mixed) vector the Assistant used only extends them to RANK_DEPTH
+        # (a k=10 search uses a larger candidate pool, so its top 5 can differ). When the
+        # safety gate stopped the question before retrieval, the resolved question is ranked.
+        if trace.query_vector:
+            query = self.assistant.synonyms.expand(trace.query)
+            deeper = self.retriever.search(
+                query, k=RANK_DEPTH, filters=trace.filters, query_vector=trace.query_vector
+            )
+        else:
+            deeper = self.retriever.search(resolve(question, history).query, k=RANK_DEPTH)
+        ranking = article_ranking(p.article_id for p in [*trace.passages, *deeper])
+        intent = getattr(answer, "intent", None)
         return CaseRun(
             outcome=answer.outcome,
             answer=answer.answer,
             citations=answer.citations,
             confidence=answer.confidence,
+            handoff=answer.handoff.offered,
+            intent=intent if intent is not None else _intent(trace.decision),
+            decision=trace.decision,
             timings_ms=answer.timings_ms,
             resolved_question=answer.resolved_question,
-            passages=call.passages,
+            passages=trace.passages,
             ranking=ranking[:RANK_DEPTH],
         )
+
+
+def _intent(decision: str) -> str | None:
+    """The trace's decision when it names a conversation intent (greeting, thanks...)."""
+    return decision if decision in INTENTS else None
 
 
 class TextbookBaseline:
@@ -263,37 +251,3 @@ def knowledge_base(systems: Sequence[System]) -> dict[str, Any]:
             articles = {str(m.get("article_id", "")) for m in corpus.metas}
             return {"version": corpus.version, "articles": len(articles), "chunks": len(corpus)}
     return {}
-
-
-def references(cases: Sequence[Case], systems: Sequence[System]) -> dict[str, str]:
-    """Reference text per case for LLM-judge exports: the gold sections' passages, or the
-    expected behaviour for no-answer and referral cases."""
-    corpus = next(
-        (s.retriever.corpus() for s in systems if isinstance(s, AssistantSystem)), None
-    )
-    out = {}
-    for case in cases:
-        if case.kind == "no_answer":
-            out[case.id] = ("The help articles do not cover this; the assistant says so without "
-                            "guessing and offers a person from the support team.")  # fmt: skip
-        elif case.kind == "refer_to_professional":
-            out[case.id] = ("Stop the activity that hurts and see a qualified professional "
-                            "(physiotherapist, podiatrist or doctor).")  # fmt: skip
-        elif corpus is not None:
-            out[case.id] = "\n\n".join(_gold_passages(case.gold_articles, case.gold_sections,
-                                                      corpus.metas, corpus.bodies))  # fmt: skip
-    return out
-
-
-def _gold_passages(
-    articles: list[str], sections: list[str], metas: list[dict[str, Any]], bodies: list[str]
-) -> list[str]:
-    wanted = {s.strip().lower() for s in sections}
-    out = []
-    for meta, body in zip(metas, bodies, strict=True):
-        path = str(meta.get("section", "")).lower()
-        if meta.get("article_id") in articles and (
-            not wanted or path in wanted or path.split(" > ")[-1] in wanted
-        ):
-            out.append(body)
-    return out

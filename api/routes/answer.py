@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from api.deps import AnswerServiceDep
-from api.schemas import ANSWER_EXAMPLE, AnswerRequest, Problem
+from api.errors import ERRORS
+from api.schemas import ANSWER_EXAMPLE, AnswerRequest
 from api.service import pieces
 from assistant.types import Answer
 
 router = APIRouter(prefix="/v1", tags=["answers"])
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    422: {"model": Problem, "description": "Invalid question, history, filters or JSON."},
-    413: {"model": Problem, "description": "Request body over 64 KB."},
-    429: {"model": Problem, "description": "Rate limit exceeded (see Retry-After)."},
-    503: {"model": Problem, "description": "Knowledge base not built: run help-assistant ingest."},
-}
 
 _STREAM_EXAMPLE = (
     'event: delta\r\ndata: {"text":"Close your eyes while "}\r\n\r\n'

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from api.deps import CatalogDep, single_query_values
-from api.routes.answer import ERRORS
-from api.schemas import ARTICLE_ID_PATTERN, ArticleDetail, ArticleList, ArticleSummary, Problem
+from api.errors import ERRORS, UNKNOWN_ARTICLE, documented
+from api.schemas import ARTICLE_ID_PATTERN, ArticleDetail, ArticleList, ArticleSummary
 
 router = APIRouter(
     prefix="/v1/articles", tags=["articles"], dependencies=[Depends(single_query_values)]
@@ -34,7 +34,7 @@ async def list_articles(
     "/{article_id}",
     response_model=ArticleDetail,
     summary="One article with its body as sanitized HTML",
-    responses={404: {"model": Problem, "description": "Unknown article id."}, **ERRORS},
+    responses={**documented(UNKNOWN_ARTICLE), **ERRORS},
 )
 async def get_article(
     catalog: CatalogDep,
@@ -45,4 +45,3 @@ async def get_article(
     if article is None:
         raise HTTPException(404, detail=f"unknown article {article_id!r}")
     return ArticleDetail.model_validate(article, from_attributes=True)
-

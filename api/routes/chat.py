@@ -9,8 +9,8 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from api.deps import AnswerServiceDep
+from api.errors import ERRORS
 from api.openai_compat import COMPLETION_EXAMPLE, ChatCompletionRequest, chunks, completion
-from api.routes.answer import ERRORS
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter, HTTPException, status
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import StorageDep
-from api.routes.answer import ERRORS
-from api.schemas import FeedbackOut, FeedbackRequest, Problem
+from api.errors import ERRORS, UNKNOWN_ANSWER, documented
+from api.schemas import FeedbackOut, FeedbackRequest
 from api.storage import UnknownAnswerError
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1", tags=["feedback"])
     response_model=FeedbackOut,
     status_code=status.HTTP_201_CREATED,
     summary="Rate an answer",
-    responses={404: {"model": Problem, "description": "Unknown answer_id."}, **ERRORS},
+    responses={**documented(UNKNOWN_ANSWER), **ERRORS},
 )
 async def feedback(body: FeedbackRequest, storage: StorageDep) -> FeedbackOut:
     """Thumbs up or down (and an optional comment) for an answer given by this API."""

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AssistantDep, MetricsDep
-from api.schemas import Problem, Ready
-from assistant.core import Assistant
-from assistant.store import StoreUnavailableError
+from api.errors import NOT_READY, RETRY_STORE_SECONDS, documented
+from api.readiness import check_readiness
+from api.schemas import Ready
 
 router = APIRouter(tags=["operations"])
-logger = logging.getLogger("api.health")
 
 
 @router.get(
@@ -28,40 +25,18 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get(
-    "/readyz",
-    response_model=Ready,
-    summary="Readiness",
-    responses={503: {"model": Problem, "description": "Index empty or store unavailable."}},
-)
+@router.get("/readyz", response_model=Ready, summary="Readiness", responses=documented(NOT_READY))
 async def readyz(assistant: AssistantDep) -> Ready | JSONResponse:
     """Ready when the model is loaded and the knowledge base index has chunks."""
-    return await run_in_threadpool(_readiness, assistant)
-
-
-def _readiness(assistant: Assistant) -> Ready | JSONResponse:
-    try:
-        assistant.retriever.current_version()  # always asks the store, whatever is cached
-        version = assistant.kb_version
-        ready = assistant.ready()
-    except StoreUnavailableError as exc:
-        logger.warning("readiness check: %s", exc)
-        return _unavailable(str(exc))
-    except Exception as exc:  # noqa: BLE001 - any store failure means "not ready"
-        # The exception's text may name paths: it goes to the log, not to the client.
-        logger.warning("readiness check: the index store raised %s: %s", type(exc).__name__, exc)
-        return _unavailable(f"the index store is unavailable ({type(exc).__name__})")
-    if not ready:
-        return _unavailable("the knowledge base index is empty: run `help-assistant ingest`")
-    return Ready(status="ready", kb_version=version)
-
-
-def _unavailable(message: str) -> JSONResponse:
-    return JSONResponse(
-        {"status": "unavailable", "detail": message, "message": f"Not ready: {message}."},
-        status_code=503,
-        headers={"Retry-After": "5"},
-    )
+    readiness = await run_in_threadpool(check_readiness, assistant)
+    if not readiness.ready:
+        return JSONResponse(
+            {"status": "unavailable", "detail": readiness.problem,
+             "message": f"Not ready: {readiness.problem}."},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_STORE_SECONDS)},
+        )  # fmt: skip
+    return Ready(status="ready", kb_version=readiness.kb_version)
 
 
 @router.get(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import AnswerServiceDep
-from api.routes.answer import ERRORS
+from api.errors import ERRORS
 from api.schemas import PassageOut, SearchRequest, SearchResponse
 
 router = APIRouter(prefix="/v1", tags=["search"])

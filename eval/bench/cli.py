@@ -1,12 +1,12 @@
 """``help-assistant bench``: ingest, in-process and HTTP latency, scale to 100k chunks, cold start
 and the textbook LangChain pipeline, measured in one run.
 
-Registered in ``assistant/cli.py`` with ``app.command("bench")(bench_command)``. It writes
-``result.json`` and ``bench.png`` into the output directory and rewrites the marked section of
-``BENCHMARKS.md``. The stages live in ``eval/bench_measure.py`` (in process),
-``eval/bench_http.py`` (uvicorn), ``eval/bench_scale.py`` (synthetic corpora) and
-``eval/bench_report.py``, ``eval/bench_targets.py`` and ``eval/bench_plot.py`` (tables,
-targets, plot).
+Registered in ``cli/main.py`` with ``app.command("bench")(bench_command)`` (imported from
+:mod:`eval.bench`). It writes ``result.json`` and ``bench.png`` into the output directory and
+rewrites the marked section of ``BENCHMARKS.md``. The stages live in ``eval/bench/measure.py``
+(in process), ``eval/bench/http.py`` (uvicorn), ``eval/bench/scale.py`` (synthetic corpora) and
+``eval/bench/report.py``, ``eval/bench/targets.py`` and ``eval/bench/plot.py`` (tables, targets,
+plot).
 
 Example::
 
@@ -30,15 +30,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from eval.bench_measure import BenchError
+from assistant.settings import SettingsError, load_settings
+from eval.bench.errors import BenchError
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
     from assistant.settings import Settings
-    from eval.runner import Case
+    from eval.dataset import Case
 
-EVAL_DIR = Path(__file__).parent
+EVAL_DIR = Path(__file__).resolve().parents[1]
 ROOT = EVAL_DIR.parent
 DEFAULT_DATASET = EVAL_DIR / "datasets" / "dev.jsonl"
 DEFAULT_BENCHMARKS = ROOT / "BENCHMARKS.md"
@@ -153,10 +154,10 @@ def bench_command(
 
 
 def run_bench(options: BenchOptions) -> int:
-    """The whole command; returns the exit code (0 done, 2 could not run)."""
+    """The whole command; returns the exit code (0 done, 2 could not run: one line on stderr)."""
     try:
         _run(options)
-    except BenchError as exc:
+    except (BenchError, SettingsError) as exc:
         console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return 2
     return 0
@@ -176,7 +177,7 @@ def _prepare(options: BenchOptions) -> tuple[Settings, list[Case], Plan, Path]:
         import matplotlib  # noqa: F401 - the plot is part of the output; fail before measuring
     except ImportError:
         raise BenchError("the plot needs matplotlib: .venv/bin/pip install matplotlib") from None
-    from eval.runner import load_dataset
+    from eval.dataset import load_dataset
 
     try:
         cases = load_dataset(options.dataset).cases
@@ -192,8 +193,6 @@ def _prepare(options: BenchOptions) -> tuple[Settings, list[Case], Plan, Path]:
     data_dir = out / "data"
     if data_dir.exists() and any(data_dir.iterdir()):
         raise BenchError(f"{data_dir} is not empty; the cold ingest needs a fresh directory")
-    from assistant.cli import load_settings  # lazy: assistant.cli imports this module
-
     settings = load_settings().model_copy(
         update={
             "data_dir": data_dir.resolve(),
@@ -211,16 +210,16 @@ def _prepare(options: BenchOptions) -> tuple[Settings, list[Case], Plan, Path]:
     if missing:
         raise BenchError(f"articles not found: {', '.join(map(str, missing))}")
     if options.port:
-        from eval.bench_http import free_port
+        from eval.bench.server import free_port
 
         free_port(options.port)  # a busy port fails now, not after ten minutes of measuring
     return settings, cases, plan, out
 
 
 def _run(options: BenchOptions) -> dict[str, Any]:
-    from eval import bench_report
-    from eval.bench_plot import plot
-    from eval.bench_targets import targets_json
+    from eval.bench import report as bench_report
+    from eval.bench.plot import plot
+    from eval.bench.targets import targets_json
 
     settings, cases, plan, out = _prepare(options)
     out.mkdir(parents=True, exist_ok=True)
@@ -243,7 +242,7 @@ def _run(options: BenchOptions) -> dict[str, Any]:
     result["http"] = _http(settings, cases, plan, options.port, out)
     _in_process(settings, cases, plan, options.backends, embeddings, result)
     with _stage("Scale: synthetic corpora of " + ", ".join(f"{n:,}" for n in plan.scale)) as step:
-        from eval.bench_scale import measure_scale
+        from eval.bench.scale import measure_scale
 
         result["scale"] = measure_scale(
             settings,
@@ -278,7 +277,7 @@ def _shown(path: Path) -> Path:
 
 def _ingest(settings: Settings, result: dict[str, Any], quick: bool) -> Embeddings:
     from assistant.embeddings import make_embeddings
-    from eval.bench_measure import measure_ingest
+    from eval.bench.measure import measure_ingest
 
     with _stage(f"Loading the {settings.embedding_backend} model into a fresh data dir"):
         started = time.perf_counter()
@@ -299,7 +298,7 @@ def _ingest(settings: Settings, result: dict[str, Any], quick: bool) -> Embeddin
 def _http(
     settings: Settings, cases: list[Case], plan: Plan, port: int, out: Path
 ) -> dict[str, Any]:
-    from eval.bench_http import measure_http
+    from eval.bench.http import measure_http
 
     payloads = [
         {"question": c.question, "history": [t.model_dump() for t in c.history]} for c in cases
@@ -319,7 +318,7 @@ def _in_process(
     result: dict[str, Any],
 ) -> None:
     from assistant.store import make_chroma_client
-    from eval.bench_measure import compare, measure_backends, measure_textbook
+    from eval.bench.measure import compare, measure_backends, measure_textbook
 
     client = make_chroma_client(settings)
     loaded: dict[str, Embeddings] = {settings.embedding_backend: embeddings}
@@ -344,7 +343,7 @@ def _in_process(
 
 
 def _print_summary(result: dict[str, Any], out: Path, benchmarks: Path) -> None:
-    from eval.bench_targets import status_mark, targets
+    from eval.bench.targets import status_mark, targets
 
     quick = " (quick mode: not for comparison)" if result["quick"] else ""
     table = Table(title="Targets" + quick)

@@ -5,8 +5,8 @@ that break it (negative) are sent to the app in-process, with the admin key so t
 are exercised too. A run fails on any 5xx, any response whose status code, content type, headers
 or body the schema does not document, and any schema-breaking request the API accepted. ::
 
-    python -m eval.fuzz --examples 200            # ingests knowledge/articles into a temp dir
-    python -m eval.fuzz --examples 50 --data-dir .data --json /tmp/fuzz.json
+    python -m eval.bench.fuzz --examples 200      # ingests knowledge/articles into a temp dir
+    python -m eval.bench.fuzz --examples 50 --data-dir .data --json /tmp/fuzz.json
 
 ``tests/reliability/test_fuzz.py`` runs the same with a few examples per operation.
 """
@@ -163,7 +163,6 @@ def _fuzz_operation(
         outcome.failures.append(f"cannot generate: {_describe(exc)}")
         return outcome
 
-
     # What the schema lets vary (security headers, sent by us, do not count).
     raw = operation.definition.raw
     varies = bool(raw.get("parameters") or raw.get("requestBody"))
@@ -221,7 +220,9 @@ def _app(data_dir: Path, admin_key: str) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.fuzz", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m eval.bench.fuzz", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--examples", type=int, default=100,
                         help="generated requests per operation and mode (default 100)")  # fmt: skip
     parser.add_argument("--data-dir", type=Path, default=None,

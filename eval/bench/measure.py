@@ -2,7 +2,8 @@
 textbook LangChain pipeline, each through the same public calls a user makes.
 
 Latencies are wall-clock ``time.perf_counter`` around one call on the calling thread; a summary
-reports milliseconds and the sequential throughput (calls per second of summed call time).
+(:func:`eval.bench.stats.summarize`) reports milliseconds and the sequential throughput (calls
+per second of summed call time).
 
 Example::
 
@@ -12,15 +13,15 @@ Example::
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from eval.bench.errors import BenchError
+from eval.bench.server import INGEST_COMMAND, child_env
+from eval.bench.stats import stage_means, summarize
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
     from assistant.core import Assistant
     from assistant.settings import Settings
-    from eval.runner import Case
+    from eval.dataset import Case
     from knowledge.ingest import Progress
 
 #: Answered before any timed call, to load what the Assistant loads lazily on its first
@@ -43,59 +44,8 @@ WARM_UPS: tuple[tuple[str, list[dict[str, str]]], ...] = (
     ("Can I make that one harder?", [{"role": "user", "content": "What are calf raises?"},
                                      {"role": "assistant", "content": "Rise onto your toes."}]),
 )  # fmt: skip
-#: The stages the Assistant reports in ``Answer.timings_ms``.
-STAGES = ("embed", "safety", "retrieve", "answer", "total")
 #: Status callback: one line describing what is being timed now.
 Status = Callable[[str], None]
-
-
-class BenchError(RuntimeError):
-    """A condition that stops the bench, reported as one line (port busy, no articles...)."""
-
-
-def child_env(settings: Settings) -> dict[str, str]:
-    """Environment for a child process (API server, CLI) that works on the bench's data dir:
-    offline, no rate limit, the embedded store and the default extractive answerer."""
-    env = dict(os.environ)
-    env.update(
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        TOKENIZERS_PARALLELISM="false",
-        ANONYMIZED_TELEMETRY="False",
-        ASSISTANT_DATA_DIR=str(settings.data_dir),
-        ASSISTANT_ARTICLES_DIR=",".join(str(p.resolve()) for p in settings.articles_dir),
-        ASSISTANT_EMBEDDING_BACKEND=settings.embedding_backend,
-        ASSISTANT_RATE_LIMIT="off",
-        ASSISTANT_CHROMA_HOST="",
-        ASSISTANT_DATABASE_URL="",
-        ASSISTANT_LLM="",
-    )
-    return env
-
-
-def summarize(samples_s: Sequence[float]) -> dict[str, float | int | None]:
-    """Latency percentiles in ms and throughput of sequential calls (n / summed seconds)."""
-    if not samples_s:
-        return {
-            "n": 0,
-            "mean_ms": None,
-            "p50_ms": None,
-            "p95_ms": None,
-            "p99_ms": None,
-            "max_ms": None,
-            "per_s": None,
-        }
-    ms = np.asarray(samples_s, dtype=np.float64) * 1000
-    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
-    return {
-        "n": int(ms.size),
-        "mean_ms": round(float(ms.mean()), 3),
-        "p50_ms": round(float(p50), 3),
-        "p95_ms": round(float(p95), 3),
-        "p99_ms": round(float(p99), 3),
-        "max_ms": round(float(ms.max()), 3),
-        "per_s": round(float(ms.size / (ms.sum() / 1000)), 2),
-    }
 
 
 def _noop(_: str) -> None:
@@ -143,7 +93,7 @@ def _cli_noop(settings: Settings) -> dict[str, Any]:
     """``help-assistant ingest`` as a user runs it again: a new process, imports included."""
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "ingest"],
+        INGEST_COMMAND,
         env=child_env(settings),
         capture_output=True,
         text=True,
@@ -198,7 +148,7 @@ def measure_ask(
         "sentence_preload_s": round(preload_s, 3),
         "first": summarize(first),
         "repeat": summarize(repeat),
-        "stages_ms": {label: _stage_means(rows) for label, rows in stages.items()},
+        "stages_ms": {label: stage_means(rows) for label, rows in stages.items()},
         "outcomes": dict(sorted(outcomes.items())),
     }
 
@@ -208,13 +158,6 @@ def warm_up(assistant: Assistant) -> None:
 
     for question, history in WARM_UPS:
         assistant.answer(question, [Turn.model_validate(t) for t in history])
-
-
-def _stage_means(rows: Sequence[dict[str, float]]) -> dict[str, float]:
-    """Mean ms per stage; a stage an answer skipped (e.g. the gate stopped it) counts as 0."""
-    if not rows:
-        return {}
-    return {s: round(sum(r.get(s, 0.0) for r in rows) / len(rows), 3) for s in STAGES}
 
 
 def measure_backends(
@@ -263,13 +206,13 @@ def measure_textbook(
     passes: int,
     status: Status = _noop,
 ) -> dict[str, Any]:
-    """LangChain's tutorial RAG (``eval.configs.TextbookBaseline``: RecursiveCharacterTextSplitter
+    """LangChain's tutorial RAG (``eval.systems.TextbookBaseline``: RecursiveCharacterTextSplitter
     1000/200 chunks, Chroma) queried as the tutorial does: ``similarity_search(question, k=4)``.
 
     It embeds every question (no cache) and ignores the history, as the tutorial does; one
     untimed pass warms it up, then ``passes`` passes are timed.
     """
-    from eval.configs import CONFIGS, TEXTBOOK_CONTEXTS, TextbookBaseline
+    from eval.systems import CONFIGS, TEXTBOOK_CONTEXTS, TextbookBaseline
 
     status("indexing 1000/200 character chunks")
     started = time.perf_counter()

@@ -16,17 +16,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from eval.bench_targets import status_mark, targets
+from eval.bench.stats import STAGES
+from eval.bench.targets import status_mark, targets
 
 START = "<!-- bench:start -->"
 END = "<!-- bench:end -->"
 VERSIONS = ("onnxruntime", "torch", "chromadb", "bm25s", "langchain-core", "fastapi", "uvicorn")
 PERCENTILES = ("p50_ms", "p95_ms", "p99_ms")
-STAGES = ("embed", "safety", "retrieve", "answer", "total")
 HEADER = """# Benchmarks
 
 Speed and memory of the help assistant, measured by `help-assistant bench` (see
-`eval/bench.py`). The section below is rewritten by every full run.
+`eval/bench/`). The section below is rewritten by every full run.
 """
 
 
@@ -182,7 +182,7 @@ def _ask_lines(result: dict[str, Any]) -> list[str]:
         f"Where the time goes ({result['config']['backend']}, mean ms per stage of "
         "`Answer.timings_ms`):",
         "",
-        *_table(["Pass", "embed", "safety", "retrieve", "answer", "total"], stage_rows),
+        *_table(["Pass", *STAGES], stage_rows),
     ]
 
 
@@ -285,7 +285,7 @@ def _scale_lines(scale: list[dict[str, Any]]) -> list[str]:
         "",
         f"Synthetic corpora generated at run time: {base:,} chunks of real article sentences "
         "embedded for real, larger sizes derived by recombining them (texts spliced, vectors "
-        "summed and normalised; see `eval/bench_scale.py`). Latency of `HybridRetriever.search` "
+        "summed and normalised; see `eval/bench/scale.py`). Latency of `HybridRetriever.search` "
         "(dense search over the vectors read from Chroma, exact and in memory for the "
         "embedded store, + BM25 + fusion, k = top_k) with precomputed query vectors; "
         "dense-only and BM25-only switch one side off. Load = the retriever reading every chunk "

@@ -34,11 +34,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from eval.bench_measure import BenchError, summarize
+from eval.bench.errors import BenchError
+from eval.bench.stats import peak_rss_mb, rss_mb, summarize
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
-    from eval.runner import Case
+    from eval.dataset import Case
 
 COLLECTION = "bench_scale"
 #: At most this many chunks are embedded for real; larger sizes are derived from them.
@@ -145,7 +146,6 @@ def query_child(work: Path, n: int, passes: int) -> dict[str, Any]:
     """Load the collection into a HybridRetriever and time searches with precomputed vectors."""
     from assistant.retrieval import HybridRetriever
     from assistant.store import make_chroma_client, make_vectorstore
-    from eval.bench_http import rss_mb
 
     queries = json.loads((work / "queries.json").read_text(encoding="utf-8"))
     vectors = np.load(work / "queries.npy").tolist()
@@ -185,27 +185,16 @@ def query_child(work: Path, n: int, passes: int) -> dict[str, Any]:
         "bm25_only": parts["bm25"],
         "rss_mb": rss_hybrid,
         "rss_start_mb": rss_start,
-        "peak_rss_mb": _peak_rss_mb(),
+        "peak_rss_mb": peak_rss_mb(),
     }
 
 
-def _peak_rss_mb() -> float | None:
-    try:
-        status = Path("/proc/self/status").read_text(encoding="utf-8")
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return None
-
-
 def _run_child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
-    """Run ``python -m eval.bench_scale MODE WORK N X``; its last stdout line is the JSON."""
+    """Run ``python -m eval.bench.scale MODE WORK N X``; its last stdout line is the JSON."""
     step = f"{args[0]} of {int(args[2]):,} chunks"
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "eval.bench_scale", *args],
+            [sys.executable, "-m", "eval.bench.scale", *args],
             env=env,
             capture_output=True,
             text=True,
@@ -239,7 +228,7 @@ def measure_scale(
     import os
     import shutil
 
-    from eval.bench_measure import child_env
+    from eval.bench.server import child_env
 
     sizes = sorted(set(sizes))
     base_n = min(min(sizes), BASE_MAX)
@@ -298,7 +287,7 @@ def _failed(n: int) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str]) -> None:
-    """``python -m eval.bench_scale build WORK N SEED`` | ``query WORK N PASSES``: one JSON line."""
+    """``python -m eval.bench.scale build WORK N SEED`` | ``query WORK N PASSES``: one JSON line."""
     mode, work, n, extra = argv[0], Path(argv[1]), int(argv[2]), int(argv[3])
     if mode == "build":
         result = build_child(work, n, seed=extra)

@@ -3,12 +3,12 @@
 Starts ``uvicorn api.main:create_app --factory`` in a child process (rate limit off) on an index
 of ``knowledge/articles``, sends ``--requests`` requests from ``--concurrency`` workers (answer,
 stream, search, article list and pages, feedback, healthz) and samples the server's resident
-memory (VmRSS in ``/proc/PID/status``). It fails (exit 1) on any failed request, on a resident
-memory growth of 10 % or more between the first and the last quarter of the run, or when the
-run did not finish within ``--max-seconds``; it always stops by itself. ::
+memory (VmRSS in ``/proc/PID/status``) and open file descriptors. It fails (exit 1) on any failed
+request, on a resident memory growth of 10 % or more between the first and the last quarter of
+the run, or when the run did not finish within ``--max-seconds``; it always stops by itself. ::
 
-    python -m eval.soak --requests 20000 --concurrency 32
-    python -m eval.soak --requests 2000 --concurrency 8 --data-dir .data --json /tmp/soak.json
+    python -m eval.bench.soak --requests 20000 --concurrency 32
+    python -m eval.bench.soak --requests 2000 --concurrency 8 --data-dir .data --json /tmp/soak.json
 
 ``tests/reliability/test_soak.py`` runs a small version (600 requests).
 """
@@ -20,22 +20,23 @@ import asyncio
 import json
 import os
 import random
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
+from assistant.settings import offline_env
+from eval.bench.server import INGEST_COMMAND, ROOT, UvicornServer, server_env
+from eval.bench.stats import median, open_fds, percentiles, rss_kb
+
 DATASET = ROOT / "eval" / "datasets" / "dev.jsonl"
 #: Request kinds and their share of the mix.
 MIX: dict[str, float] = {
@@ -46,97 +47,7 @@ MAX_RSS_GROWTH = 0.10
 #: Requests sent before measuring: the first answers grow ONNX Runtime's arena and the caches,
 #: which is start-up, not a leak.
 DEFAULT_WARMUP = 200
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def rss_kb(pid: int) -> int | None:
-    """Resident memory of ``pid`` in kB (VmRSS), None once the process is gone."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except (OSError, ValueError):
-        return None
-    return None
-
-
-class UvicornServer:
-    """``python -m uvicorn api.main:create_app --factory`` on 127.0.0.1, in a child process.
-
-    Settings come from ``env`` (``ASSISTANT_*``); the log goes to ``log``. Example::
-
-        with UvicornServer({"ASSISTANT_DATA_DIR": "/tmp/kb"}, log=Path("/tmp/api.log")) as srv:
-            httpx.get(srv.url + "/readyz")
-    """
-
-    def __init__(
-        self,
-        env: Mapping[str, str],
-        log: Path,
-        port: int | None = None,
-        ready_path: str = "/healthz",
-        start_timeout: float = 120.0,
-    ) -> None:
-        self.env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-                    "TOKENIZERS_PARALLELISM": "false", "ANONYMIZED_TELEMETRY": "False", **env}
-        self.log = log
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.ready_path = ready_path
-        self.start_timeout = start_timeout
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None, "not started"
-        return self.process.pid
-
-    def start(self) -> UvicornServer:
-        command = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
-                   "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "info",
-                   "--timeout-graceful-shutdown", "5"]  # fmt: skip
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                command, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + self.start_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {self.process.returncode}; see {self.log}")
-            try:
-                if httpx.get(self.url + self.ready_path, timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"uvicorn not ready within {self.start_timeout:.0f} s; see {self.log}")
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no cleanup (as a crash or the OOM killer would)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def __enter__(self) -> UvicornServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+SAMPLE_EVERY_S = 0.25
 
 
 @dataclass
@@ -152,6 +63,8 @@ class SoakReport:
     rss_mb_last_quarter: float = 0.0
     rss_growth: float = 0.0
     rss_samples: int = 0
+    open_fds_start: int | None = None
+    open_fds_end: int | None = None
     seconds: float = 0.0
     throughput_rps: float = 0.0
     finished: bool = False
@@ -173,16 +86,14 @@ def _questions() -> list[str]:
     return [str(r["question"]) for r in rows if r.get("question")]
 
 
-def _percentiles(values: Sequence[float]) -> dict[str, float]:
+def _latency(values: Sequence[float]) -> dict[str, float]:
+    """p50, p90, p99, max and mean of latencies in ms, to 0.1 ms (percentiles by
+    :func:`eval.bench.stats.percentiles`)."""
     if not values:
         return {}
-    ordered = sorted(values)
-
-    def pick(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
-
-    return {"p50": pick(0.50), "p90": pick(0.90), "p99": pick(0.99), "max": round(ordered[-1], 1),
-            "mean": round(statistics.fmean(ordered), 1)}  # fmt: skip
+    p50, p90, p99 = percentiles(values, [50, 90, 99])
+    return {"p50": round(p50, 1), "p90": round(p90, 1), "p99": round(p99, 1),
+            "max": round(max(values), 1), "mean": round(statistics.fmean(values), 1)}  # fmt: skip
 
 
 class _Load:
@@ -244,78 +155,97 @@ def _expect(response: httpx.Response, status: int) -> str | None:
         f"{response.text[:200]}"  # fmt: skip
 
 
+class _Soak:
+    """One run: workers sending the mix, and what they and the memory sampler recorded."""
+
+    def __init__(self, load: _Load, pid: int, report: SoakReport, deadline: float) -> None:
+        self.load = load
+        self.pid = pid
+        self.report = report
+        self.deadline = deadline
+        self.issued = 0
+        self.completed = 0  # measured requests only
+        self.latencies: dict[str, list[float]] = {}
+        self.kinds: Counter[str] = Counter()
+        self.samples: list[tuple[int, int]] = []  # (requests completed, VmRSS kB)
+
+    async def phase(self, total: int, measured: bool) -> None:
+        """``total`` requests from ``report.concurrency`` workers (fewer past the deadline)."""
+        self.issued = 0
+        workers = [self._worker(total, measured) for _ in range(self.report.concurrency)]
+        await asyncio.gather(*workers)
+
+    async def _worker(self, total: int, measured: bool) -> None:
+        while self.issued < total and time.monotonic() < self.deadline:
+            self.issued += 1
+            kind = self.load.pick()
+            started = time.perf_counter()
+            try:
+                problem = await self.load.send(kind)
+            except httpx.HTTPError as exc:
+                problem = f"{kind}: {type(exc).__name__}: {exc}"
+            elapsed = (time.perf_counter() - started) * 1000
+            if measured:
+                self.completed += 1
+                self.kinds[kind] += 1
+                self.latencies.setdefault(kind, []).append(elapsed)
+                self.latencies.setdefault("all", []).append(elapsed)
+            if problem is not None:
+                self.report.failures += 1
+                if len(self.report.failure_examples) < 20:
+                    self.report.failure_examples.append(problem)
+
+    async def sample(self) -> None:
+        """The server's resident memory every ``SAMPLE_EVERY_S``, until cancelled."""
+        while True:
+            rss = rss_kb(self.pid)
+            if rss is not None:
+                self.samples.append((self.completed, rss))
+            await asyncio.sleep(SAMPLE_EVERY_S)
+
+    async def measure(self) -> None:
+        """The measured phase with the sampler running; the figures go into ``report``."""
+        report = self.report
+        report.open_fds_start = open_fds(self.pid)
+        sampling = asyncio.create_task(self.sample())
+        started = time.perf_counter()
+        try:
+            await self.phase(report.requests, measured=True)
+        finally:
+            sampling.cancel()
+        report.seconds = round(time.perf_counter() - started, 1)
+        report.open_fds_end = open_fds(self.pid)
+        report.finished = self.completed == report.requests
+        report.by_kind = dict(self.kinds.most_common())
+        report.latency_ms = {k: _latency(v) for k, v in sorted(self.latencies.items())}
+        report.throughput_rps = round(self.completed / max(report.seconds, 1e-9), 1)
+        self._memory()
+
+    def _memory(self) -> None:
+        """RSS growth: the median of the last quarter's samples over the first quarter's."""
+        report, requests = self.report, self.report.requests
+        first = [rss for done, rss in self.samples if done < requests / 4]
+        last = [rss for done, rss in self.samples if done >= 3 * requests / 4]
+        report.rss_samples = len(self.samples)
+        if first and last:
+            report.rss_mb_first_quarter = round(median(first) / 1024, 1)
+            report.rss_mb_last_quarter = round(median(last) / 1024, 1)
+            report.rss_growth = round(
+                report.rss_mb_last_quarter / report.rss_mb_first_quarter - 1, 4
+            )
+
+
 async def _run(
     url: str, pid: int, requests: int, concurrency: int, warmup: int, max_seconds: float,
     seed: int,
 ) -> SoakReport:  # fmt: skip
     report = SoakReport(requests=requests, concurrency=concurrency, warmup=warmup)
-    latencies: dict[str, list[float]] = {}
-    kinds: Counter[str] = Counter()
-    samples: list[tuple[int, int]] = []  # (requests completed, VmRSS kB)
-    issued = 0
-    completed = 0
     deadline = time.monotonic() + max_seconds
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    timeout = httpx.Timeout(60.0)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as client:
-        load = _Load(client, seed)
-
-        async def phase(total: int, measured: bool) -> None:
-            nonlocal issued, completed
-
-            async def worker() -> None:
-                nonlocal issued, completed
-                while issued < total and time.monotonic() < deadline:
-                    issued += 1
-                    kind = load.pick()
-                    started = time.perf_counter()
-                    try:
-                        problem = await load.send(kind)
-                    except httpx.HTTPError as exc:
-                        problem = f"{kind}: {type(exc).__name__}: {exc}"
-                    elapsed = (time.perf_counter() - started) * 1000
-                    if measured:
-                        completed += 1
-                        kinds[kind] += 1
-                        latencies.setdefault(kind, []).append(elapsed)
-                        latencies.setdefault("all", []).append(elapsed)
-                    if problem is not None:
-                        report.failures += 1
-                        if len(report.failure_examples) < 20:
-                            report.failure_examples.append(problem)
-
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-
-        await phase(warmup, measured=False)
-        issued = 0
-
-        async def sampler() -> None:
-            while True:
-                rss = rss_kb(pid)
-                if rss is not None:
-                    samples.append((completed, rss))
-                await asyncio.sleep(0.25)
-
-        sampling = asyncio.create_task(sampler())
-        started = time.perf_counter()
-        try:
-            await phase(requests, measured=True)
-        finally:
-            sampling.cancel()
-        report.seconds = round(time.perf_counter() - started, 1)
-    report.finished = completed == requests
-    report.by_kind = dict(kinds.most_common())
-    report.latency_ms = {k: _percentiles(v) for k, v in sorted(latencies.items())}
-    report.throughput_rps = round(completed / max(report.seconds, 1e-9), 1)
-    first = [rss for done, rss in samples if done < requests / 4]
-    last = [rss for done, rss in samples if done >= 3 * requests / 4]
-    report.rss_samples = len(samples)
-    if first and last:
-        report.rss_mb_first_quarter = round(statistics.median(first) / 1024, 1)
-        report.rss_mb_last_quarter = round(statistics.median(last) / 1024, 1)
-        report.rss_growth = round(
-            report.rss_mb_last_quarter / report.rss_mb_first_quarter - 1, 4
-        )
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=httpx.Timeout(60.0)) as c:
+        soak = _Soak(_Load(c, seed), pid, report, deadline)
+        await soak.phase(warmup, measured=False)
+        await soak.measure()
     return report
 
 
@@ -333,21 +263,11 @@ def run_soak(
     return asyncio.run(_run(url, pid, requests, concurrency, warmup, max_seconds, seed))
 
 
-def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    """The child's settings: this data dir, the shipped articles, no rate limit."""
-    env = {
-        "ASSISTANT_DATA_DIR": str(data_dir),
-        "ASSISTANT_ARTICLES_DIR": str(ROOT / "knowledge" / "articles"),
-        "ASSISTANT_RATE_LIMIT": "off",
-    }
-    return {**env, **extra}
-
-
 def _ingest(data_dir: Path, log: Path) -> None:
-    env = {**os.environ, **server_env(data_dir), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env = offline_env({**os.environ, **server_env(data_dir)})
     with log.open("ab") as out:
         done = subprocess.run(
-            [sys.executable, "-m", "assistant.cli", "ingest"], cwd=ROOT, env=env, stdout=out,
+            INGEST_COMMAND, cwd=ROOT, env=env, stdout=out,
             stderr=subprocess.STDOUT, timeout=900, check=False,
         )  # fmt: skip
     if done.returncode != 0:
@@ -355,7 +275,9 @@ def _ingest(data_dir: Path, log: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.soak", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m eval.bench.soak", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--requests", type=int, default=20000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--warmup", type=int, default=DEFAULT_WARMUP,
@@ -379,7 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 server.url, server.pid, requests=args.requests, concurrency=args.concurrency,
                 warmup=args.warmup, max_seconds=args.max_seconds, seed=args.seed,
             )  # fmt: skip
-            alive = server.process is not None and server.process.poll() is None
+            alive = server.alive()
     summary = report.summary()
     summary["server_alive_at_end"] = alive
     print(json.dumps(summary, indent=2))

@@ -31,6 +31,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from api.main import create_app  # noqa: E402
 from assistant.core import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
+from tests.browser import browser, page  # noqa: E402, F401 - the Chromium fixtures
 
 ADMIN_KEY = "test-admin-key-0123456789"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import ADMIN, ADMIN_KEY, MakeClient, ask
@@ -76,3 +77,16 @@ def test_reindex_reports_counts(client: TestClient) -> None:
     # Nothing changed since the session's ingest: every chunk is skipped, none re-embedded.
     assert report["chunks_added"] == 0 and report["chunks_skipped"] == report["chunks"]
     assert report["kb_version"] == client.get("/readyz").json()["kb_version"]
+
+
+def test_one_reindex_at_a_time_per_app(make_client: MakeClient) -> None:
+    busy, other = make_client(), make_client()
+    assert isinstance(busy.app, FastAPI)
+
+    with busy.app.state.reindex_lock:  # as if a reindex of `busy` were running
+        refused = busy.post("/v1/admin/reindex", headers=ADMIN)
+        elsewhere = other.post("/v1/admin/reindex", headers=ADMIN)
+
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == "a reindex is already running"
+    assert elsewhere.status_code == 200, elsewhere.text  # another app's lock is its own

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from assistant.confidence import Vocabulary, answerability
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.confidence import AnswerabilityModel, Vocabulary, informative_overlap
 
 KB = Vocabulary.from_texts(
     ["Calf raises and plyometric jumps.", "The hip flexor stretch after a cool down.", "warm up"]
@@ -23,8 +28,23 @@ def test_rare_words_the_articles_never_use_are_unknown_key_terms() -> None:
     assert KB.unknown_terms("is this really a good idea") == []
 
 
-def test_confidence_is_a_probability_that_falls_with_unknown_terms() -> None:
-    strong = answerability(0.8, 0.8, 0.8, 0)
-    assert 0.9 < strong < 1.0
-    assert answerability(0.8, 0.8, 0.8, 2) < strong
-    assert answerability(0.2, 0.2, 0.2, 0) < 0.1
+def test_the_shipped_model_falls_with_weak_evidence_and_unknown_terms() -> None:
+    model = AnswerabilityModel.load()
+    strong = {"dense": 0.8, "unit": 0.8, "heading": 0.8, "fit": 0.8, "overlap": 1.0}
+    assert model.probability(strong) > model.threshold
+    assert model.probability({**strong, "unknown": 3.0}) < model.probability(strong)
+    weak = {"dense": 0.2, "unit": 0.2, "heading": 0.2, "fit": 0.0, "overlap": 0.0}
+    assert model.probability(weak) < model.threshold
+
+
+def test_a_broken_model_file_says_how_to_refit(tmp_path: Path) -> None:
+    path = tmp_path / "answerability.json"
+    path.write_text(json.dumps({"features": ["dense"]}), encoding="utf-8")
+    with pytest.raises(ValueError, match="eval.calibrate"):
+        AnswerabilityModel.load(path)
+
+
+def test_overlap_weighs_rare_words_most() -> None:
+    section = {"long", "runs", "mileage", "week"}
+    assert informative_overlap(["protein", "long", "runs"], section) < 0.6  # protein is missing
+    assert informative_overlap(["mileage", "week"], section) == 1.0

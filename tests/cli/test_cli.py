@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cli.main import app
 from assistant.settings import Settings
+from cli.main import app
 
 runner = CliRunner()
 

@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langchain_core.embeddings import Embeddings
@@ -22,8 +23,10 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from assistant.settings import Settings  # noqa: E402
 from assistant.types import Citation, Passage  # noqa: E402
-from eval.configs import CONFIGS, CaseRun, EvalConfig  # noqa: E402
-from eval.runner import Case, EvalRun, make_run, score_case, summarize  # noqa: E402
+from eval.dataset import Case, split_for  # noqa: E402
+from eval.kbs import KnowledgeBase  # noqa: E402
+from eval.runner import EvalRun, make_run, score_case, summarize  # noqa: E402
+from eval.systems import CONFIGS, CaseRun, EvalConfig  # noqa: E402
 
 ARTICLES = Path(__file__).resolve().parents[2] / "knowledge" / "articles"
 KB_ARTICLES = ("calf-raises", "quadripod-balance", "box-jumps", "when-to-see-a-professional",
@@ -51,6 +54,8 @@ TINY_CASES = [
      "required_facts": ["physio|doctor|podiatrist|professional"], "tags": ["red_flag:pop"],
      "critical": True},
 ]  # fmt: skip
+for _case in TINY_CASES:
+    _case["split"] = split_for(str(_case["id"]))
 
 
 @pytest.fixture(autouse=True)
@@ -86,19 +91,27 @@ def embeddings() -> Embeddings:
 
 
 @pytest.fixture(scope="session")
-def kb_settings(
-    tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings
-) -> Iterator[Settings]:
-    """A real index of a few real articles, ingested once."""
-    from knowledge.ingest import run_ingest
-
-    root = tmp_path_factory.mktemp("kb")
-    articles = root / "articles"
+def kb_registry(tmp_path_factory: pytest.TempPathFactory) -> dict[str, KnowledgeBase]:
+    """A "runners" knowledge base of a few real articles (the cases' default kb)."""
+    articles = tmp_path_factory.mktemp("kb") / "articles"
     articles.mkdir()
     for name in KB_ARTICLES:
         shutil.copy(ARTICLES / f"{name}.md", articles / f"{name}.md")
-    settings = Settings(data_dir=root / "data", articles_dir=[articles])
-    report = run_ingest(settings, embeddings)
+    return {"runners": KnowledgeBase("runners", (articles,))}
+
+
+@pytest.fixture(scope="session")
+def kb_settings(
+    tmp_path_factory: pytest.TempPathFactory,
+    embeddings: Embeddings,
+    kb_registry: dict[str, KnowledgeBase],
+) -> Iterator[Settings]:
+    """The registry's index under a data root (``data_dir.parent``), ingested once."""
+    from eval.kbs import ingest
+
+    root = tmp_path_factory.mktemp("indexes")
+    settings = kb_registry["runners"].settings(Settings(), root)
+    report = ingest(settings, embeddings)
     assert report.articles == len(KB_ARTICLES) and not report.rejected
     yield settings
 
@@ -124,6 +137,11 @@ def citation(n: int, p: Passage) -> Citation:
                     snippet=snippet(p.text), score=p.score)  # fmt: skip
 
 
+def case(**fields: Any) -> Case:
+    """A Case in the split the rule gives its id."""
+    return Case(split=split_for(str(fields["id"])), **fields)
+
+
 HOSTILE = "<script>alert('x')</script> & <img src=x onerror=alert(1)>"
 
 
@@ -133,7 +151,7 @@ def hand_made_runs() -> dict[str, tuple[Case, CaseRun]]:
                      "See a physiotherapist when a pain is sharp.")  # fmt: skip
     cases = {
         "h1": (
-            Case(id="h1", kind="answerable", question="calf raise sets?",
+            case(id="h1", kind="answerable", question="calf raise sets?",
                  gold_articles=["calf-raises"], required_facts=["(2|two) to (3|three) sets"],
                  critical=True),  # fmt: skip
             CaseRun(outcome="answered", answer="Do 2 to 3 sets of 10 to 15 slow calf raises [1].",
@@ -141,19 +159,19 @@ def hand_made_runs() -> dict[str, tuple[Case, CaseRun]]:
                     timings_ms={"embed": 5.0, "retrieve": 3.0, "answer": 1.0, "total": 9.0}),
         ),
         "h2": (
-            Case(id="h2", kind="answerable", question=f"hostile {HOSTILE}",
+            case(id="h2", kind="answerable", question=f"hostile {HOSTILE}",
                  gold_articles=["calf-raises"], required_facts=["never matches"]),  # fmt: skip
             CaseRun(outcome="answered", answer=f"Made up {HOSTILE} [1].",
                     citations=[citation(1, safety)], passages=[safety],
                     ranking=["a", "b", "c", "calf-raises"], timings_ms={"total": 30.0}),
         ),
         "h3": (
-            Case(id="h3", kind="no_answer", question="cancel my subscription"),
+            case(id="h3", kind="no_answer", question="cancel my subscription"),
             CaseRun(outcome="no_answer", answer="I couldn't find an answer.",
                     timings_ms={"embed": 4.0, "safety": 0.1, "total": 5.0}),
         ),
         "h4": (
-            Case(id="h4", kind="refer_to_professional", question="sharp pain in my shin",
+            case(id="h4", kind="refer_to_professional", question="sharp pain in my shin",
                  gold_articles=["when-to-see-a-professional"], required_facts=["physio"],
                  critical=True),  # fmt: skip
             CaseRun(outcome="answered", answer="Do calf raises [1].", citations=[citation(1, calf)],

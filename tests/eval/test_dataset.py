@@ -1,8 +1,9 @@
 """Integrity checks for the evaluation dataset eval/datasets/dev.jsonl.
 
-The checks read the real dataset and the real knowledge base (knowledge/articles/*.md), so a
-case that points at a missing article, a fact the articles do not contain, or a question copied
-from an article fails here before it can distort an evaluation run. The schema is documented in
+The checks read the real dataset and the real knowledge bases of eval/kbs.py (a case's ``kb``:
+``runners`` is knowledge/articles/*.md), so a case that points at a missing article, a fact its
+knowledge base does not contain, a question copied from an article, or a split chosen by hand
+fails here before it can distort an evaluation run. The schema is documented in
 eval/datasets/README.md.
 """
 
@@ -17,9 +18,13 @@ from typing import Any
 
 import frontmatter
 
+from eval.dataset import load_dataset, split_for
+from eval.kbs import KBS
+
 ROOT = Path(__file__).resolve().parents[2]
 DATASET = ROOT / "eval" / "datasets" / "dev.jsonl"
 ARTICLES_DIR = ROOT / "knowledge" / "articles"
+INTENTS = ("greeting", "thanks", "goodbye", "human", "language")
 
 KINDS = ("answerable", "no_answer", "refer_to_professional")
 MIN_PER_KIND = {"answerable": 75, "no_answer": 28, "refer_to_professional": 22}
@@ -32,8 +37,10 @@ MAX_HISTORY_TURNS = 20  # the answer contract accepts at most 20 history turns
 MAX_QUESTION_CHARS = 2000  # the answer contract rejects longer questions
 SHARED_RUN = 8  # a question may not share this many consecutive words with an article
 
-REQUIRED_KEYS = {"id", "kind", "question", "gold_articles", "required_facts", "tags", "critical"}
-OPTIONAL_KEYS = {"history", "gold_sections"}
+REQUIRED_KEYS = {"id", "kind", "split", "question", "gold_articles", "required_facts", "tags",
+                 "critical"}  # fmt: skip
+OPTIONAL_KEYS = {"history", "gold_sections", "kb", "first_sentence_facts", "expect_handoff",
+                 "intent"}  # fmt: skip
 ID_RE = re.compile(r"^q\d{3,}$")
 TAG_RE = re.compile(r"^[a-z][a-z0-9_]*(:[a-z][a-z0-9_]*)?$")
 TOKEN_RE = re.compile(r"[a-z0-9']+")
@@ -55,11 +62,30 @@ def cases() -> tuple[Case, ...]:
     return tuple(json.loads(line) for line in raw_lines() if line.strip())
 
 
+def kb_of(case: Case) -> str:
+    return str(case.get("kb", "runners"))
+
+
 @cache
-def articles() -> dict[str, dict[str, Any]]:
-    """Article id -> {"title", "summary", "body", "text", "headings"} from the real files."""
+def articles(kb: str = "runners") -> dict[str, dict[str, Any]]:
+    """Article id -> {"title", "summary", "body", "text", "headings"} of one knowledge base."""
     out: dict[str, dict[str, Any]] = {}
-    for path in sorted(ARTICLES_DIR.glob("*.md")):
+    for folder in KBS[kb].present():
+        out.update(_read_articles(folder))
+    return out
+
+
+@cache
+def own_articles(kb: str) -> frozenset[str]:
+    """The ids of the articles in the KB's first folder (its own, not ones it indexes with)."""
+    folders = KBS[kb].present()
+    return frozenset(_read_articles(folders[0])) if folders else frozenset()
+
+
+@cache
+def _read_articles(folder: Path) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for path in sorted(folder.glob("*.md")):
         post = frontmatter.load(path)
         art_id = str(post.metadata["id"])
         body = str(post.content)
@@ -85,10 +111,10 @@ def runs(words: list[str], n: int = SHARED_RUN) -> set[tuple[str, ...]]:
 
 
 @cache
-def article_runs() -> dict[tuple[str, ...], str]:
-    """Every run of SHARED_RUN consecutive words in any article -> the article id."""
+def article_runs(kb: str = "runners") -> dict[tuple[str, ...], str]:
+    """Every run of SHARED_RUN consecutive words in any article of a KB -> the article id."""
     index: dict[tuple[str, ...], str] = {}
-    for art_id, art in articles().items():
+    for art_id, art in articles(kb).items():
         for run in runs(tokens(art["for_overlap"])):
             index.setdefault(run, art_id)
     return index
@@ -232,7 +258,7 @@ def test_history_turns_are_valid() -> None:
 def test_required_facts_compile_and_are_not_trivial() -> None:
     problems = []
     for c in cases():
-        for pattern in c["required_facts"]:
+        for pattern in [*c["required_facts"], *c.get("first_sentence_facts", [])]:
             try:
                 rx = re.compile(pattern, re.IGNORECASE)
             except re.error as exc:
@@ -243,21 +269,20 @@ def test_required_facts_compile_and_are_not_trivial() -> None:
     assert not problems, report(problems)
 
 
-def test_gold_articles_exist() -> None:
-    known = set(articles())
+def test_gold_articles_exist_in_the_cases_knowledge_base() -> None:
     problems = [
-        f"{c['id']}: unknown article id {a!r}"
+        f"{c['id']}: unknown article id {a!r} in kb {kb_of(c)}"
         for c in cases()
         for a in c["gold_articles"]
-        if a not in known
+        if a not in articles(kb_of(c))
     ]
     assert not problems, report(problems)
 
 
 def test_gold_sections_are_headings_of_gold_articles() -> None:
-    known = articles()
     problems = []
     for c in cases():
+        known = articles(kb_of(c))
         headings = {h for a in c["gold_articles"] if a in known for h in known[a]["headings"]}
         for section in c.get("gold_sections", []):
             if section not in headings:
@@ -265,13 +290,14 @@ def test_gold_sections_are_headings_of_gold_articles() -> None:
     assert not problems, report(problems)
 
 
-def test_required_facts_are_in_a_gold_article() -> None:
-    """Each fact regex must match the text of at least one of the case's gold articles."""
-    known = articles()
+def test_facts_are_in_a_gold_article() -> None:
+    """Each required_facts and first_sentence_facts regex must match the text of at least one
+    of the case's gold articles in its knowledge base."""
     problems = []
     for c in cases():
+        known = articles(kb_of(c))
         texts = [known[a]["text"] for a in c["gold_articles"] if a in known]
-        for pattern in c["required_facts"]:
+        for pattern in [*c["required_facts"], *c.get("first_sentence_facts", [])]:
             try:
                 rx = re.compile(pattern, re.IGNORECASE)
             except re.error:
@@ -282,16 +308,21 @@ def test_required_facts_are_in_a_gold_article() -> None:
 
 
 def test_every_article_is_gold_for_an_answerable_case() -> None:
-    covered = {a for c in by_kind("answerable") for a in c["gold_articles"]}
-    missing = sorted(set(articles()) - covered)
+    """Every article a knowledge base brings (its own folder) is gold for an answerable case of
+    that knowledge base, once the dataset has cases for it."""
+    missing = []
+    for kb in dict.fromkeys(kb_of(c) for c in cases()):
+        covered = {a for c in by_kind("answerable") if kb_of(c) == kb for a in c["gold_articles"]}
+        missing += [f"{kb}: {a}" for a in sorted(own_articles(kb) - covered)]
     assert not missing, f"articles never gold for an answerable case: {missing}"
 
 
 def test_questions_do_not_copy_articles() -> None:
-    """No question or user history turn shares 8 consecutive words with an article."""
-    index = article_runs()
+    """No question or user history turn shares 8 consecutive words with an article of its
+    knowledge base."""
     problems = []
     for c in cases():
+        index = article_runs(kb_of(c))
         texts = [("question", c["question"])]
         texts += [
             (f"history[{i}]", t["content"])
@@ -304,6 +335,37 @@ def test_questions_do_not_copy_articles() -> None:
                     problems.append(f"{c['id']} {where}: {' '.join(run)!r} is in {index[run]}")
                     break
     assert not problems, report(problems)
+
+
+def test_every_case_is_in_the_split_its_id_hashes_to() -> None:
+    wrong = [f"{c['id']}: {c.get('split')!r}, rule says {split_for(c['id'])!r}"
+             for c in cases() if c.get("split") != split_for(c["id"])]  # fmt: skip
+    assert not wrong, report(wrong)
+    splits = Counter(c["split"] for c in cases())
+    assert splits["test"] >= 0.2 * len(cases()) and splits["tune"] >= 0.5 * len(cases())
+
+
+def test_knowledge_bases_intents_and_handoffs_are_valid() -> None:
+    problems = []
+    for c in cases():
+        cid = c["id"]
+        if kb_of(c) not in KBS:
+            problems.append(f"{cid}: unknown kb {kb_of(c)!r}; known: {sorted(KBS)}")
+        if "intent" in c and (c["intent"] not in INTENTS or c["kind"] != "no_answer"):
+            problems.append(f"{cid}: intent must be one of {INTENTS} on a no_answer case")
+        if "expect_handoff" in c and not isinstance(c["expect_handoff"], bool):
+            problems.append(f"{cid}: expect_handoff must be true or false")
+        facts = c.get("first_sentence_facts", [])
+        if not isinstance(facts, list) or not all(isinstance(f, str) and f for f in facts):
+            problems.append(f"{cid}: first_sentence_facts must be a list of non-empty strings")
+        elif facts and c["kind"] != "answerable":
+            problems.append(f"{cid}: first_sentence_facts belong on answerable cases")
+    assert not problems, report(problems)
+
+
+def test_the_evaluation_loader_accepts_the_dataset() -> None:
+    dataset = load_dataset(DATASET)
+    assert [c.id for c in dataset.cases] == [c["id"] for c in cases()]
 
 
 def test_questions_are_unique() -> None:

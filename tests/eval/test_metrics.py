@@ -8,18 +8,25 @@ import pytest
 
 from assistant.answering import snippet, with_marker
 from assistant.types import Citation, Passage
+from eval.aggregates import CalibrationError, Latency, OutcomeAccuracy, bootstrap_ci
 from eval.metrics import (
     NDCG,
+    AnsweredWithFacts,
     CitationPrecision,
     FactRecall,
+    FalseReferral,
+    FirstSentence,
+    HandoffOffered,
     HitAtK,
-    Latency,
-    OutcomeAccuracy,
+    IntentMatch,
+    Invariance,
+    NoAnswerPrecision,
+    NoAnswerRecall,
     OutcomeMatch,
     ReciprocalRank,
     Support,
     article_ranking,
-    bootstrap_ci,
+    first_sentence,
 )
 
 
@@ -173,3 +180,88 @@ def test_bootstrap_interval_is_seeded_and_brackets_the_mean() -> None:
     assert first[1] - first[0] < 0.4
     assert bootstrap_ci([1.0, 1.0, 1.0]) == (1.0, 1.0)
     assert bootstrap_ci([]) is None
+
+
+# ----- answer-level rates ---------------------------------------------------------------------
+def test_answered_with_facts_needs_the_outcome_and_every_fact() -> None:
+    metric = AnsweredWithFacts()
+    assert metric.score("answered", "answered", "Do 3 sets [1].", ["3 sets"]).value == 1.0
+    missing = metric.score("answered", "answered", "Do some [1].", ["3 sets", "some"])
+    assert missing.value == 0.0 and missing.detail == "missing /3 sets/"
+    refused = metric.score("answered", "no_answer", "Do 3 sets.", ["3 sets"])
+    assert refused.value == 0.0 and "not answered" in refused.detail
+    assert metric.score("no_answer", "no_answer", "", []).value is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "lead"),
+    [
+        ("Close your eyes [1]. Then stand on a cushion [2].", "Close your eyes."),
+        ("Three sets a day!\nMore below.", "Three sets a day!"),
+        ("\n1. Stand tall [1].\n2. Rise slowly [1].", "Stand tall."),
+        ("- Keep it easy for 2.5 km [1]. Then build up.", "Keep it easy for 2.5 km."),
+        ("", ""),
+    ],
+)
+def test_first_sentence_is_cut_at_the_first_sentence_end_or_line(answer: str, lead: str) -> None:
+    assert first_sentence(answer) == lead
+
+
+def test_first_sentence_rate_needs_every_pattern_in_the_lead() -> None:
+    metric = FirstSentence()
+    answer = "Yes, mild soreness is normal [1]. See a physio if it gets sharp [2]."
+    assert metric.score(answer, ["normal", "mild"]).value == 1.0
+    buried = metric.score(answer, ["physio"])
+    assert buried.value == 0.0 and "misses /physio/" in buried.detail
+    assert metric.score(answer, []).value is None
+
+
+def test_no_answer_precision_and_recall_apply_to_different_cases() -> None:
+    precision, recall = NoAnswerPrecision(), NoAnswerRecall()
+    assert precision.score("answered", "no_answer").value == 0.0  # refused an answerable case
+    assert precision.score("no_answer", "no_answer").value == 1.0
+    assert precision.score("no_answer", "answered").value is None  # did not refuse
+    assert recall.score("no_answer", "answered").value == 0.0
+    assert recall.score("answered", "no_answer").value is None
+
+
+def test_false_referrals_count_non_red_flag_cases_sent_to_a_professional() -> None:
+    metric = FalseReferral()
+    assert metric.score("answered", "refer_to_professional").value == 1.0
+    assert metric.score("no_answer", "no_answer").value == 0.0
+    assert metric.score("refer_to_professional", "answered").value is None
+
+
+def test_handoff_and_intent() -> None:
+    assert HandoffOffered().score(True, False).value == 0.0
+    assert HandoffOffered().score(None, False).value is None
+    intent = IntentMatch()
+    assert intent.score("thanks", "thanks", "no_answer", False).value == 1.0
+    assert intent.score("thanks", "greeting", "no_answer", False).value == 0.0
+    # no intent reported: the outcome must be no_answer, and "human" must offer a person
+    assert intent.score("human", None, "no_answer", True).value == 1.0
+    assert intent.score("human", None, "no_answer", False).value == 0.0
+    assert intent.score("greeting", None, "answered", False).value == 0.0
+    assert intent.score(None, None, "answered", False).value is None
+
+
+def test_invariance_keeps_the_outcome_and_a_gold_article_in_the_first_three_citations() -> None:
+    gold, other = passage("calf-raises", "s", "t"), passage("box-jumps", "s", "t")
+    cites = [citation(1, other), citation(2, other), citation(3, gold)]
+    assert Invariance().score("answered", "answered", cites, {"calf-raises"}).value == 1.0
+    late = [citation(n, p) for n, p in enumerate([other, passage("a", "s", "t"),
+                                                  passage("b", "s", "t"), gold], start=1)]
+    assert Invariance().score("answered", "answered", late, {"calf-raises"}).value == 0.0
+    changed = Invariance().score("answered", "no_answer", [], {"calf-raises"})
+    assert changed.value == 0.0 and "outcome no_answer" in changed.detail
+
+
+def test_calibration_error_and_reliability_bins_worked_by_hand() -> None:
+    # bin 0.9-1.0: confidences 0.9 and 0.95, one right -> gap |0.925 - 0.5| = 0.425, weight 2/4
+    # bin 0.1-0.2: confidences 0.1 and 0.1, none right -> gap 0.1, weight 2/4
+    report = CalibrationError(bins=10).score([0.9, 0.95, 0.1, 0.1], [True, False, False, False])
+    assert report.ece == pytest.approx(0.5 * 0.425 + 0.5 * 0.1, abs=1e-4)
+    assert [b.n for b in report.bins] == [0, 2, 0, 0, 0, 0, 0, 0, 0, 2]
+    assert report.bins[9].accuracy == 0.5 and report.bins[9].confidence == pytest.approx(0.925)
+    assert CalibrationError().score([1.0], [True]).bins[9].n == 1  # 1.0 is in the last bin
+    assert CalibrationError().score([], []).ece is None

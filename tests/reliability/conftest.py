@@ -22,6 +22,7 @@ from assistant.core import Assistant
 from assistant.factory import build_assistant
 from assistant.settings import Settings
 from knowledge.ingest import run_ingest
+from tests.browser import browser, page  # noqa: F401 - the Chromium fixtures
 from tests.conftest import copy_articles
 from tests.reliability.payloads import PROMPT_INJECTIONS, XSS_PAYLOADS
 

@@ -19,7 +19,7 @@ from langchain_core.embeddings import Embeddings
 from api.main import create_app
 from assistant.factory import build_assistant
 from assistant.settings import Settings
-from eval.soak import free_port
+from eval.bench.server import free_port
 from knowledge.ingest import run_ingest
 from tests.conftest import copy_articles
 

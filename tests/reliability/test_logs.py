@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from assistant.core import Assistant
 from assistant.settings import Settings
-from eval.soak import UvicornServer, server_env
+from eval.bench.server import UvicornServer, server_env
 
 KEY = "log-secret-admin-key-93e1f0c2"
 MARKER = "zyzzyva-question-marker"

@@ -13,10 +13,11 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from api.main import create_app
+from assistant.chunks import UNITS_SUFFIX
 from assistant.factory import build_assistant
 from assistant.settings import Settings
-from eval.soak import UvicornServer
-from knowledge.ingest import UNITS_SUFFIX, run_ingest
+from eval.bench.server import UvicornServer
+from knowledge.ingest import run_ingest
 from tests.api.conftest import LiveServer
 from tests.conftest import copy_articles
 from tests.knowledge.test_ingest import _records, store_ids

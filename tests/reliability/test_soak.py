@@ -1,4 +1,4 @@
-"""A small version of ``python -m eval.soak``: a real uvicorn under 600 mixed requests from 8
+"""A small version of ``python -m eval.bench.soak``: a real uvicorn under 600 mixed requests from 8
 workers; no request fails and the server's resident memory does not grow. The long run (20,000
 requests, 32 workers) and its figures are in RELIABILITY.md."""
 
@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from assistant.settings import Settings
-from eval.soak import MAX_RSS_GROWTH, UvicornServer, run_soak, server_env
+from eval.bench.server import UvicornServer, server_env
+from eval.bench.soak import MAX_RSS_GROWTH, run_soak
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Dialog, Page, expect
 
 from api.main import create_app
 from tests.api.conftest import LiveServer
-from tests.api.test_chat_page import CHROMIUM, CHROMIUM_ARGS
 from tests.reliability.conftest import KnowledgeBase
 from tests.reliability.payloads import XSS_PAYLOADS
 
@@ -30,25 +29,6 @@ INJECTED = (
 def poisoned_server(poisoned_kb: KnowledgeBase) -> Iterator[LiveServer]:
     with LiveServer(create_app(poisoned_kb.settings, assistant=poisoned_kb.assistant)) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium", pytrace=False)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 900, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
 
 
 def ask(page: Page, question: str) -> None:

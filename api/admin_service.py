@@ -1,0 +1,89 @@
+"""What the admin routes do: reindex the articles, list feedback, report content gaps.
+
+The routes only translate HTTP into these calls and back. Reindexing is one at a time per app:
+the lock is the app's own (made in ``create_app``, kept on ``app.state``), so two apps in one
+process (tests, several workers' apps) never block each other. Example::
+
+    service = AdminService(settings, assistant, storage, catalog, reindex_lock=threading.Lock())
+    report = await service.reindex()  # ReindexInProgressError while another one runs
+"""
+
+from __future__ import annotations
+
+import threading
+
+from starlette.concurrency import run_in_threadpool
+
+from api.admin_schemas import AdminFeedbackItem, ReindexReport, UnansweredGroup, UnansweredReport
+from api.articles import ArticleCatalog
+from api.gaps import group_gaps
+from api.storage import Storage
+from assistant.core import Assistant
+from assistant.settings import Settings
+from knowledge.ingest import IngestReport, run_ingest
+
+
+class ReindexInProgressError(RuntimeError):
+    """Another reindex of this app is running; this one was not started (no queueing)."""
+
+    def __init__(self) -> None:
+        super().__init__("a reindex is already running")
+
+
+class AdminService:
+    """Reindex, feedback and content gaps; blocking work runs in a worker thread."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        assistant: Assistant,
+        storage: Storage,
+        catalog: ArticleCatalog,
+        *,
+        reindex_lock: threading.Lock,
+    ) -> None:
+        self.settings = settings
+        self.assistant = assistant
+        self.storage = storage
+        self.catalog = catalog
+        self.reindex_lock = reindex_lock
+
+    async def reindex(self) -> ReindexReport:
+        """Incremental ingest of the configured articles dir, then the article catalog reloaded;
+        the Assistant picks the new version up within ``refresh_seconds``."""
+        if not self.reindex_lock.acquire(blocking=False):
+            raise ReindexInProgressError
+        try:
+            report = await run_in_threadpool(run_ingest, self.settings, self.assistant.embeddings)
+            await run_in_threadpool(self.catalog.reload, self.settings.articles_dir)
+        finally:
+            self.reindex_lock.release()
+        return reindex_report(report)
+
+    async def feedback(
+        self, *, limit: int, offset: int, helpful: bool | None
+    ) -> list[AdminFeedbackItem]:
+        """Stored feedback, newest first, with the rated answer's question and outcome."""
+        items = await run_in_threadpool(
+            self.storage.list_feedback, limit=limit, offset=offset, helpful=helpful
+        )
+        return [AdminFeedbackItem.model_validate(i, from_attributes=True) for i in items]
+
+    async def content_gaps(self, limit: int) -> UnansweredReport:
+        """The newest ``limit`` unanswered or down-rated questions, grouped by similarity."""
+        return await run_in_threadpool(self._content_gaps, limit)
+
+    def _content_gaps(self, limit: int) -> UnansweredReport:
+        questions = self.storage.gap_questions(limit)
+        groups = group_gaps(questions, self.assistant.embeddings)
+        return UnansweredReport(
+            questions=len(questions),
+            groups=[UnansweredGroup.model_validate(g, from_attributes=True) for g in groups],
+        )
+
+
+def reindex_report(report: IngestReport) -> ReindexReport:
+    """The ingest report as the API shows it (rejected files as ``{path, reason}``)."""
+    fields = {name: getattr(report, name) for name in ReindexReport.model_fields}
+    fields["rejected"] = [{"path": r.path, "reason": r.reason} for r in report.rejected]
+    return ReindexReport(**fields)

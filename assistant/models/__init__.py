@@ -1,0 +1,1 @@
+"""Trained weights read by the product (data written by the eval training scripts)."""

@@ -1,0 +1,96 @@
+"""Export a run as datasets for LLM-judge frameworks (ragas, deepeval), with reference texts.
+
+The dataset has no reference answers, so the reference is the text of the gold sections (the
+gold articles' passages when no section is given) for answerable cases, and the expected
+behaviour for no-answer and referral cases.
+
+Example::
+
+    refs = references(dataset.cases, {"runners": systems})
+    write_export(run, dataset, "ragas", Path("eval/runs/x"))
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from eval.dataset import Case, Dataset
+from eval.runner import EvalRun
+from eval.systems import AssistantSystem, System
+
+FORMATS = ("ragas", "deepeval")
+NO_ANSWER_REFERENCE = ("The help articles do not cover this; the assistant says so without "
+                       "guessing and offers a person from the support team.")  # fmt: skip
+REFER_REFERENCE = ("Stop the activity that hurts and see a qualified professional "
+                   "(physiotherapist, podiatrist or doctor).")  # fmt: skip
+
+
+def write_export(run: EvalRun, dataset: Dataset, fmt_: str, out_dir: Path) -> Path:
+    """One JSONL per configuration, rows in dataset order: ragas ``SingleTurnSample`` fields or
+    deepeval ``LLMTestCase`` fields."""
+    if fmt_ not in ("ragas", "deepeval"):
+        raise ValueError(f"unknown export format {fmt_!r}; supported: ragas, deepeval")
+    path = out_dir / fmt_
+    path.mkdir(parents=True, exist_ok=True)
+    questions = {c.id: c for c in dataset.cases}
+    for config in run.configs:
+        lines = []
+        for r in config.cases:
+            contexts = [p.text for p in r.run.passages]
+            reference = run.references.get(r.id)
+            gold = _split(reference) if questions[r.id].kind == "answerable" else []
+            if fmt_ == "ragas":
+                row: dict[str, Any] = {"user_input": r.question, "retrieved_contexts": contexts,
+                                       "response": r.run.answer, "reference": reference,
+                                       "reference_contexts": gold}  # fmt: skip
+            else:
+                row = {"input": r.question, "actual_output": r.run.answer,
+                       "expected_output": reference, "retrieval_context": contexts,
+                       "context": gold}  # fmt: skip
+            lines.append(json.dumps(row, ensure_ascii=False))
+        (path / f"{config.name}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _split(reference: str | None) -> list[str]:
+    return [p for p in (reference or "").split("\n\n") if p.strip()]
+
+
+def references(
+    cases: Sequence[Case], systems: Mapping[str, Sequence[System]]
+) -> dict[str, str]:
+    """Reference text per case: the gold sections' passages in the case's knowledge base, or
+    the expected behaviour for no-answer and referral cases."""
+    corpora = {
+        kb: next((s.retriever.corpus() for s in kb_systems if isinstance(s, AssistantSystem)),
+                 None)  # fmt: skip
+        for kb, kb_systems in systems.items()
+    }
+    out = {}
+    for case in cases:
+        corpus = corpora.get(case.kb)
+        if case.kind == "no_answer":
+            out[case.id] = NO_ANSWER_REFERENCE
+        elif case.kind == "refer_to_professional":
+            out[case.id] = REFER_REFERENCE
+        elif corpus is not None:
+            out[case.id] = "\n\n".join(_gold_passages(case.gold_articles, case.gold_sections,
+                                                      corpus.metas, corpus.bodies))  # fmt: skip
+    return out
+
+
+def _gold_passages(
+    articles: list[str], sections: list[str], metas: list[dict[str, Any]], bodies: list[str]
+) -> list[str]:
+    wanted = {s.strip().lower() for s in sections}
+    out = []
+    for meta, body in zip(metas, bodies, strict=True):
+        path = str(meta.get("section", "")).lower()
+        if meta.get("article_id") in articles and (
+            not wanted or path in wanted or path.split(" > ")[-1] in wanted
+        ):
+            out.append(body)
+    return out
