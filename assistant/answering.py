@@ -53,8 +53,6 @@ _STOP = frozenset(
 _ORDINALS = {
     "first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5", "sixth": "6",
 }  # fmt: skip
-#: At most this many other passages add a sentence to the best section's answer.
-MAX_SECONDARY = 2
 
 
 def content_words(text: str) -> set[str]:
@@ -199,7 +197,7 @@ class ExtractiveAnswerer:
         # A list of steps may run longer; a direct answer (a verdict, a duration, a dose) that
         # the lead already gives keeps to the short budget, its list trimmed by relevance.
         direct = fit_of[id(lead)] >= FITS and qtype != "steps"
-        lists = not direct and any(u.kind == "item" for u in own_units(own))
+        lists = not direct and any(u.kind == "item" for _, u in own)
         budget = self.max_list_words if lists else self.max_words
         chosen = [lead, *rest]
         while _word_count(chosen) > budget and len(chosen) > 1:
@@ -298,10 +296,6 @@ def _usable(text: str) -> bool:
 
 def _word_count(units: Sequence[StoredUnit]) -> int:
     return sum(len(u.text.split()) for u in units)
-
-
-def own_units(scored: Sequence[tuple[float, StoredUnit]]) -> list[StoredUnit]:
-    return [u for _, u in scored]
 
 
 def _drop_orphan_intros(chosen: list[StoredUnit]) -> list[StoredUnit]:

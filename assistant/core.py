@@ -239,18 +239,18 @@ class Assistant:
         confidence = self._confidence(draft, query.text, trace)
         timings["answer"] = ms(t0)
         wants = _handoff_reason(intent)
+        asked_for = "human" if intent.wants_person else None
         resolved = query.text if query.text != question else None
         if draft is None or confidence < self.threshold:
             text = person_text() if intent.wants_person else NOT_COVERED
             return reply(
                 "no_answer", text, started, timings, handoff=wants or "not_covered",
-                confidence=confidence, intent="human" if intent.wants_person else None,
-                resolved=resolved,
+                confidence=confidence, intent=asked_for, resolved=resolved,
             )  # fmt: skip
         return reply(
             "answered", draft.text, started, timings, handoff=wants, confidence=confidence,
-            citations=draft.citations, answerer=draft.answerer,
-            intent="human" if intent.wants_person else None, resolved=resolved,
+            citations=draft.citations, answerer=draft.answerer, intent=asked_for,
+            resolved=resolved,
         )  # fmt: skip
 
     # ----- the steps of an answer ----------------------------------------------------------------
@@ -274,15 +274,14 @@ class Assistant:
             return reply(
                 "no_answer", text, started, timings, handoff="language", intent="language"
             )
-        small_talk = {"greeting": welcome_text, "thanks": thanks_text, "goodbye": goodbye_text}
-        if intent.kind in small_talk:
-            trace.decision = intent.kind
-            make = small_talk[intent.kind]
-            text = make(self.topics()) if intent.kind == "greeting" else make()  # type: ignore[operator]
-            return reply(
-                "no_answer", text, started, timings, handoff="small_talk", intent=intent.kind
-            )
-        return None
+        if intent.kind == "question":
+            return None
+        trace.decision = intent.kind
+        if intent.kind == "greeting":
+            text = welcome_text(self.topics())
+        else:
+            text = thanks_text() if intent.kind == "thanks" else goodbye_text()
+        return reply("no_answer", text, started, timings, handoff="small_talk", intent=intent.kind)
 
     def _query(self, question: str, history: Sequence[Turn] | None, trace: AnswerTrace) -> Query:
         """The standalone text to retrieve with: the asking sentences of a long message, key
@@ -336,14 +335,13 @@ class Assistant:
         general guidance."""
         text = self.gate.referral_text(decision)
         citations = []
-        for n, passage in enumerate(p for p in passages if PROFESSIONAL.search(p.text)):
-            sentence = next(
-                (s for s in _SENTENCE.split(plain(passage.text)) if PROFESSIONAL.search(s)), None
-            )
-            if n == 0 and sentence:
+        passage = next((p for p in passages if PROFESSIONAL.search(p.text)), None)
+        if passage is not None:
+            sentences = _SENTENCE.split(plain(passage.text))
+            sentence = next((s for s in sentences if PROFESSIONAL.search(s)), None)
+            if sentence:
                 text += "\n\nFrom our help center: " + with_marker(sentence, 1)
                 citations = [_citation(passage, 1)]
-            break
         return reply(
             "refer_to_professional", text, started, timings,
             handoff=f"medical_red_flag:{decision.category}", confidence=decision.score,

@@ -58,16 +58,29 @@ def build_assistant(
 
         answerer = ChatModelAnswerer(chat_model, extractive)
     _quiet_libraries()
-    zipf("warmup")  # loads wordfreq's tables now (~0.7 s), not during the first question
+    gate = SafetyGate(embeddings)
+    _warm_up(gate)
     return Assistant(
         settings=settings,
         embeddings=embeddings,
         retriever=retriever or HybridRetriever(chunks, embeddings, settings),
         answerer=answerer,
         fallback=extractive,
-        gate=SafetyGate(embeddings),
+        gate=gate,
         synonyms=Synonyms.load(settings.synonyms_file),
     )
+
+
+def _warm_up(gate: SafetyGate) -> None:
+    """Load now, once, what the first question would otherwise wait for: wordfreq's tables
+    (~0.7 s), symspellpy's English word list, the language identifier and the red-flag model."""
+    from assistant.conversation import detect_language
+    from assistant.spelling import english_words
+
+    zipf("warmup")
+    english_words()
+    detect_language("warm up the language identifier")
+    gate.model  # noqa: B018 - the property loads the model file
 
 
 def _quiet_libraries() -> None:

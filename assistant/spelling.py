@@ -40,6 +40,8 @@ from importlib import resources
 
 from symspellpy import SymSpell, Verbosity
 
+from assistant.confidence import zipf
+
 #: Words at least this common in English (Zipf scale: about one per hundred million words) are
 #: real words, slang or brands and never corrected: "gels" 3.0, "garmin" 2.9, "asics" 2.7,
 #: "splints" 2.6, "parkrun" 2.2. The price: misspellings common enough to be counted by wordfreq
@@ -61,14 +63,6 @@ _KB_WORD = re.compile(r"[a-z]+")
 #: A token of the message: letters with inner apostrophes or hyphens ("calf's", "single-leg").
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 _PLURALS = ("es", "s")
-
-
-@lru_cache(maxsize=65536)
-def zipf(word: str) -> float:
-    """English Zipf frequency of a word (``wordfreq``, imported on first use)."""
-    from wordfreq import zipf_frequency
-
-    return float(zipf_frequency(word, "en"))
 
 
 @lru_cache(maxsize=1)

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field, computed_field
 
 from assistant.types import Turn
 from eval.aggregates import CalibrationError, CalibrationReport, Latency, OutcomeAccuracy
-from eval.dataset import SPLITS, Case, Dataset, Kind, Split, load_dataset
+from eval.dataset import SPLITS, Case, Dataset, Kind, Split
 from eval.headline import HEADLINE, Headline, headline_of
 from eval.metrics import (
     NDCG,
@@ -390,5 +390,5 @@ def make_run(
 
 
 __all__ = ["HEADLINE", "CaseResult", "ConfigResult", "EvalRun", "GroupResult", "Headline",
-           "VariantResult", "evaluate", "load_dataset", "make_run", "score_case",
+           "VariantResult", "evaluate", "make_run", "score_case",
            "summarize"]  # fmt: skip
