@@ -99,6 +99,19 @@ class Settings(BaseSettings):
         2.0, ge=0.0, description="How often a running assistant checks the index for changes."
     )
 
+    # --- Live help-center sync -----------------------------------------------------------
+    zendesk_subdomain: str | None = Field(
+        None, description="Zendesk subdomain: https://{subdomain}.zendesk.com."
+    )
+    zendesk_email: str | None = Field(
+        None, description="Zendesk agent email for API-token auth (omit for an OAuth token)."
+    )
+    zendesk_token: SecretStr | None = Field(
+        None, description="Zendesk API token, or an OAuth bearer token when no email is set."
+    )
+    intercom_token: SecretStr | None = Field(None, description="Intercom access token (Bearer).")
+    intercom_version: str = Field("2.11", description="Intercom-Version header sent by sync.")
+
     # --- API -------------------------------------------------------------------------------
     admin_api_key: SecretStr | None = Field(
         None, description="Enables /v1/admin routes (Bearer or X-API-Key)."
@@ -119,7 +132,15 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("chroma_host", "llm", "database_url", "synonyms_file", mode="before")
+    @field_validator(
+        "chroma_host",
+        "llm",
+        "database_url",
+        "synonyms_file",
+        "zendesk_subdomain",
+        "zendesk_email",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
