@@ -7,6 +7,7 @@ computed at ingest; answering a question embeds nothing beyond the question itse
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,27 +16,23 @@ import numpy as np
 
 from assistant.chunks import plain
 from assistant.qtype import QType, is_intro, sentence_fit
+from assistant.ranking import LEAD_RANKER, SECTION_RANKER, LinearRanker
 from assistant.types import Citation, Passage
 from assistant.units import StoredUnit, UnitIndex
 
-#: Relevance of a unit = UNIT_SIM * cosine(question, unit) + (1 - UNIT_SIM) * lexical overlap.
-#: 0.7 was the best of 0.5-0.9 for fact recall on the first dev set (189 cases, runners KB);
-#: the cosine carries paraphrases, the overlap the exact numbers and names a runner typed.
+#: Relevance of a unit = UNIT_SIM * cosine(question, unit) + (1 - UNIT_SIM) * lexical overlap,
+#: used to trim a section to the word budget (the least relevant units go first). 0.7 was the
+#: best of 0.5-0.9 for fact recall on the first dev set; the cosine carries paraphrases, the
+#: overlap the exact numbers and names a runner typed.
 UNIT_SIM = 0.7
-#: Passages considered for an answer (the retriever's top_k default), and the weight of the
-#: heading match when ranking them: the headings of help articles are the questions their
-#: sections answer. Fact recall on the first dev set was flat for weights 0 to 0.5.
+#: Passages considered for an answer (the retriever's top_k default).
 CANDIDATES = 5
-HEADING_WEIGHT = 0.25
 #: Units more similar than this to one already chosen are repeats (MiniLM cosine; paraphrased
 #: sentences of two articles measured 0.86-0.95, distinct facts on one topic below 0.8).
 REPEAT_COS = 0.85
 #: A unit of another passage is considered only when it is nearly as relevant as the best one
 #: (and, see _secondary, only when it gives what the question asks and the section does not).
 SECOND_PASSAGE_RATIO = 0.8
-#: How much a unit's fit to the question type (a duration for "how long", a verdict for
-#: "should I") counts when picking the sentence that leads the answer, against its relevance.
-LEAD_FIT_WEIGHT = 0.3
 #: A unit "gives" the asked-for kind of answer at this fit or above (assistant/qtype.py scale).
 FITS = 0.5
 _WORD = re.compile(r"[a-z0-9']+")
@@ -92,6 +89,10 @@ class Draft:
     answerer: str = "extractive"
     #: evidence for the confidence model: top dense score, best sentence and heading cosine
     signals: dict[str, float] = field(default_factory=dict)
+    #: the ranking models' inputs (assistant/ranking.py): (chunk id, features) per candidate
+    #: section, and (unit text, features) per unit of the chosen section
+    sections: list[tuple[str, dict[str, float]]] = field(default_factory=list)
+    leads: list[tuple[str, dict[str, float]]] = field(default_factory=list)
 
 
 def with_marker(text: str, n: int) -> str:
@@ -111,18 +112,28 @@ class ExtractiveAnswerer:
         answerer = ExtractiveAnswerer(unit_index, max_words=80)
         draft = answerer.compose("how long to hold balance", qvec, passages)
 
-    The sentence that gives what the question asks for (its type, :mod:`assistant.qtype`)
-    leads; the rest of the best section follows in reading order within ``max_words`` (a list
-    of steps may run to ``max_list_words``). Intro and marketing lines never appear, and
-    sentences given in an earlier assistant turn (``previous``) are not repeated.
+    The section the section ranker scores best answers; the unit the lead ranker scores best
+    leads (both learned, :mod:`assistant.ranking`), and the rest of the section follows in
+    reading order within ``max_words`` (a list of steps may run to ``max_list_words``). Intro
+    and marketing lines never appear, and sentences given in an earlier assistant turn
+    (``previous``) are not repeated.
     """
 
     name = "extractive"
 
-    def __init__(self, units: UnitIndex, max_words: int = 80, max_list_words: int = 160) -> None:
+    def __init__(
+        self,
+        units: UnitIndex,
+        max_words: int = 80,
+        max_list_words: int = 160,
+        section_ranker: LinearRanker | None = None,
+        lead_ranker: LinearRanker | None = None,
+    ) -> None:
         self.units = units
         self.max_words = max_words
         self.max_list_words = max_list_words
+        self.section_ranker = section_ranker or LinearRanker.load(SECTION_RANKER)
+        self.lead_ranker = lead_ranker or LinearRanker.load(LEAD_RANKER)
 
     def compose(
         self,
@@ -146,21 +157,23 @@ class ExtractiveAnswerer:
             return UNIT_SIM * cosine + (1 - UNIT_SIM) * overlap, cosine
 
         unit_scores: dict[int, list[tuple[float, float, StoredUnit]]] = {}
-        heading_of: dict[int, float] = {}
+        headings: dict[int, StoredUnit] = {}
         for i, passage in enumerate(candidates):
             for unit in by_chunk.get(passage.chunk_id, []):
                 if unit.kind == "heading":
-                    heading_of[i] = float(unit.vector @ qvec)
+                    headings[i] = unit
                 elif _usable(unit.text) and not (said and _normalised(unit.text) in said):
                     unit_scores.setdefault(i, []).append((*relevance(unit), unit))
-
-        # Rerank the candidate sections by retrieval score and how well the heading (the
-        # question the section answers) matches. Measured on dev.jsonl (facts recall): the
-        # weight barely matters between 0 and 0.5; adding the best sentence's score hurt.
-        def section_score(i: int) -> float:
-            return candidates[i].score + HEADING_WEIGHT * heading_of.get(i, 0.0)
-
-        order = sorted(range(len(candidates)), key=lambda i: (-section_score(i), i))
+        if not unit_scores:
+            return None
+        heading_of = {i: float(u.vector @ qvec) for i, u in headings.items()}
+        features = {
+            i: self._section_features(i, candidates, unit_scores[i], headings.get(i), heading_of,
+                                      qwords, qtype)
+            for i in unit_scores
+        }  # fmt: skip
+        ranked = sorted(features, key=lambda i: (-self.section_ranker.score(features[i]), i))
+        order = ranked + [i for i in range(len(candidates)) if i not in features]
         scored: list[tuple[float, float, int, StoredUnit]] = [
             (rel, cosine, rank, unit)
             for rank, i in enumerate(order)
@@ -168,31 +181,74 @@ class ExtractiveAnswerer:
         ]
         heading_cos = max(heading_of.values(), default=0.0)
         dense_top = passages[0].dense_score or 0.0
-        candidates = [candidates[i] for i in order]
-        if not scored:
-            return None
-        chosen = self._choose(scored, qtype)
-        draft = self._render(chosen, candidates)
+        ranker = self.section_ranker
+        hedge = len(ranked) > 1 and (
+            ranker.beats(features[ranked[0]], features[ranked[1]]) < ranker.hedge_below
+        )
+        chosen, leads = self._choose(scored, qtype, qwords, hedge)
+        draft = self._render(chosen, [candidates[i] for i in order])
         draft.signals = {
             "dense": dense_top,
             "unit": max(s[1] for s in scored),
             "heading": heading_cos,
             "fit": max(sentence_fit(u.text, qtype) for _, u in chosen),
         }
+        draft.sections = [(candidates[i].chunk_id, features[i]) for i in ranked]
+        draft.leads = leads
         return draft
 
+    @staticmethod
+    def _section_features(
+        i: int,
+        candidates: Sequence[Passage],
+        units: list[tuple[float, float, StoredUnit]],
+        heading: StoredUnit | None,
+        heading_of: dict[int, float],
+        qwords: set[str],
+        qtype: QType,
+    ) -> dict[str, float]:
+        passage = candidates[i]
+        words = set().union(*(content_words(u.text) for _, _, u in units))
+        if heading is not None:
+            words |= content_words(heading.text)
+        return {
+            "retrieval": passage.score,
+            "dense": passage.dense_score or 0.0,
+            "bm25": passage.bm25_score or 0.0,
+            "rank": 1.0 / (1 + i),
+            "heading": heading_of.get(i, 0.0),
+            "heading_overlap": _overlap(qwords, content_words(heading.text)) if heading else 0.0,
+            "unit_best": max(cosine for _, cosine, _ in units),
+            "overlap": _overlap(qwords, words),
+            "fit_best": max(sentence_fit(u.text, qtype) for _, _, u in units),
+            "same_article": float(passage.article_id == candidates[0].article_id),
+        }
+
     def _choose(
-        self, scored: list[tuple[float, float, int, StoredUnit]], qtype: QType
-    ) -> list[tuple[int, StoredUnit]]:
+        self,
+        scored: list[tuple[float, float, int, StoredUnit]],
+        qtype: QType,
+        qwords: set[str],
+        hedge: bool = False,
+    ) -> tuple[list[tuple[int, StoredUnit]], list[tuple[str, dict[str, float]]]]:
         """One section: a help-article section is written as the answer to one question. The
-        unit that best gives what was asked leads; the section's other units follow in reading
+        unit the lead ranker scores best leads; the section's other units follow in reading
         order, the least relevant dropped to fit the budget. Another passage adds one unit only
-        when it gives the asked-for kind of answer and the section does not."""
+        when it gives the asked-for kind of answer and the section does not, or (``hedge``)
+        when the section ranker could hardly tell the best section from the runner-up."""
         primary = min(rank for _, _, rank, _ in scored)
-        own = [(rel, unit) for rel, _, rank, unit in scored if rank == primary]
+        own_scored = [(rel, cos, unit) for rel, cos, rank, unit in scored if rank == primary]
+        own = [(rel, unit) for rel, _, unit in own_scored]
         relevance_of = {id(u): r for r, u in own}
         fit_of = {id(u): sentence_fit(u.text, qtype) for _, u in own}
-        lead = max(own, key=lambda ru: ru[0] + LEAD_FIT_WEIGHT * fit_of[id(ru[1])])[1]
+        first = min(u.index for _, u in own)
+        last = max(u.index for _, u in own)
+        leads = [
+            (unit.text, _lead_features(unit, cos, qwords, fit_of[id(unit)], first, last))
+            for _, cos, unit in own_scored
+        ]
+        best = max(range(len(own)), key=lambda j: (self.lead_ranker.score(leads[j][1]), -j))
+        lead = own[best][1]
         rest = sorted((u for _, u in own if u is not lead), key=lambda u: u.index)
         # A list of steps may run longer; a direct answer (a verdict, a duration, a dose) that
         # the lead already gives keeps to the short budget, its list trimmed by relevance.
@@ -204,11 +260,11 @@ class ExtractiveAnswerer:
             chosen.remove(min(chosen[1:], key=lambda u: relevance_of[id(u)]))
         chosen = _drop_orphan_intros(chosen)
         picked = [(primary, u) for u in chosen]
-        if max(fit_of[id(u)] for u in chosen) < FITS:
-            extra = self._secondary(scored, primary, chosen, qtype, budget)
+        if hedge or max(fit_of[id(u)] for u in chosen) < FITS:
+            extra = self._secondary(scored, primary, chosen, qtype, budget, hedge)
             if extra is not None:
                 picked.append(extra)
-        return picked
+        return picked, leads
 
     def _secondary(
         self,
@@ -217,6 +273,7 @@ class ExtractiveAnswerer:
         chosen: list[StoredUnit],
         qtype: QType,
         budget: int,
+        hedge: bool = False,
     ) -> tuple[int, StoredUnit] | None:
         top = max(r for r, _, rank, _ in scored if rank == primary)
         for relevance, _, rank, unit in sorted(scored, key=lambda s: (-s[0], s[2], s[3].index)):
@@ -224,7 +281,9 @@ class ExtractiveAnswerer:
                 continue
             if unit.text.endswith(":") or len(unit.text.split()) < 6 or _POINTER.search(unit.text):
                 continue  # an intro without its list, a fragment, or a pointer elsewhere
-            if sentence_fit(unit.text, qtype) < FITS:
+            if hedge and rank == primary + 1:
+                pass  # the runner-up section, nearly as likely to be the one asked about
+            elif sentence_fit(unit.text, qtype) < FITS:
                 continue
             if any(float(unit.vector @ u.vector) > REPEAT_COS for u in chosen):
                 continue
@@ -233,9 +292,7 @@ class ExtractiveAnswerer:
             return rank, unit
         return None
 
-    def _render(
-        self, chosen: list[tuple[int, StoredUnit]], candidates: Sequence[Passage]
-    ) -> Draft:
+    def _render(self, chosen: list[tuple[int, StoredUnit]], candidates: Sequence[Passage]) -> Draft:
         order = chosen  # the lead first, then reading order, then a secondary unit
         numbers: dict[int, int] = {}
         for rank, _ in order:
@@ -282,6 +339,30 @@ class ExtractiveAnswerer:
             )
         # The confidence is the Assistant's (assistant/confidence.py), set from the signals.
         return Draft("\n\n".join(blocks), citations, 0.0, units)
+
+
+_NUMBER = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|"
+    r"half|once|twice|few|several)\b",
+    re.I,
+)
+
+
+def _lead_features(
+    unit: StoredUnit, cosine: float, qwords: set[str], fit: float, first: int, last: int
+) -> dict[str, float]:
+    """The lead ranker's inputs for one unit (see assistant/ranking.py LEAD_FEATURES)."""
+    return {
+        "cosine": cosine,
+        "overlap": _overlap(qwords, content_words(unit.text)),
+        "fit": fit,
+        "first": float(unit.index == first),
+        "position": (unit.index - first) / (last - first) if last > first else 0.0,
+        "item": float(unit.kind == "item"),
+        "words": math.log1p(len(unit.text.split())),
+        "colon": float(unit.text.rstrip().endswith(":")),
+        "number": float(bool(_NUMBER.search(unit.text))),
+    }
 
 
 def _normalised(text: str) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-IntentKind = Literal["question", "greeting", "thanks", "goodbye"]
+IntentKind = Literal["question", "greeting", "thanks", "goodbye", "person"]
 
 #: Languages the identifier may answer (ISO 639-1). A closed set keeps rare look-alike languages
 #: from claiming short English messages.
@@ -54,7 +54,7 @@ _THANKS = (r"thanks?|thank you|thank u|thx|ty|tysm|cheers|ta|much appreciated|ap
            r"|(?:that|this) (?:helped|helps|was helpful|is helpful)|helpful|great help")
 _GOODBYE = (r"bye+|goodbye|good bye|bye bye|see (?:you|ya)|cya|later|catch you later|take care"
             r"|have a (?:good|great|nice) (?:one|day|evening|night|week)|good ?night"
-            r"|that'?s all|(?:i'?m|i am) done|that'?s it")
+            r"|that'?s all(?: i (?:needed|wanted)(?: to know)?)?|(?:i'?m|i am) done|that'?s it")
 _FILLER = (r"ok(?:ay)?|cool|great|awesome|perfect|nice|lovely|brilliant|amazing|super|wow|oh"
            r"|so much|very much|a lot|again|there|all|everyone|team|folks|guys|mate|for now"
            r"|for (?:the|your) help|for that|that'?s|really|and|so|then|you|again|bot|friend")
@@ -109,7 +109,25 @@ def classify(message: str, vector: Sequence[float] | None = None) -> Intent:
     wants_person = bool(_PERSON.search(text)) and not _NOT_WANTED.search(text)
     account = bool(_ACCOUNT.search(text)) and not (
         _SELF_SERVICE.search(text) and not re.search(r"#\s?\d|@", text))
-    return Intent(_kind(text), wants_person, account, detect_language(message))
+    kind = "person" if wants_person and _only_person(text) else _kind(text)
+    return Intent(kind, wants_person, account, detect_language(message))
+
+
+#: What a bare request for a person is made of besides the request itself: politeness and
+#: complaints about the chat, never a topic ("can I talk to a human about my refund?" is not).
+_ASKING = re.compile(
+    r"(?<!\w)(?:can|could|may|i|please|pls|plz|want|wanna|need|would|like|i'?d|just|now|to"
+    r"|speak|talk|chat|with|a|an|the|some(?:one|body)|from|your|this|that|it|is|isn'?t|not|no"
+    r"|bot|chatbot|robot|helping|help|useful|working|team|actual|real|live|human|person|agent"
+    r"|instead|rather|than|really|honestly|me|get|connect|at all|of|here|there)(?!\w)"
+)
+
+
+def _only_person(text: str) -> bool:
+    rest = _PERSON.sub(" ", text)
+    for rx in (*_SOCIAL.values(), _FILLER_RX, _ASKING):
+        rest = rx.sub(" ", rest)
+    return not re.search(r"[a-z0-9]{2,}", rest)
 
 
 def _kind(text: str) -> IntentKind:

@@ -237,6 +237,8 @@ class Assistant:
             qtype=qtype, previous=previous[-1:],
         )  # fmt: skip
         confidence = self._confidence(draft, query.text, trace)
+        if draft is not None:
+            trace.sections, trace.leads = draft.sections, draft.leads
         timings["answer"] = ms(t0)
         wants = _handoff_reason(intent)
         asked_for = "human" if intent.wants_person else None
@@ -271,12 +273,15 @@ class Assistant:
         if intent.language != "en":
             trace.decision = "language"
             text = language_text(intent.language)
-            return reply(
-                "no_answer", text, started, timings, handoff="language", intent="language"
-            )
+            return reply("no_answer", text, started, timings, handoff="language", intent="language")
         if intent.kind == "question":
             return None
         trace.decision = intent.kind
+        if intent.kind == "person":  # nothing asked but a person: hand over straight away
+            return reply(
+                "no_answer", person_text(), started, timings, handoff="requested_person",
+                intent="human",
+            )  # fmt: skip
         if intent.kind == "greeting":
             text = welcome_text(self.topics())
         else:

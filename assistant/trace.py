@@ -39,6 +39,10 @@ class AnswerTrace:
     features: dict[str, float] = field(default_factory=dict)
     #: words of the question the knowledge base never uses (an input of the model)
     unknown_terms: list[str] = field(default_factory=list)
+    #: the ranking models' inputs (assistant/ranking.py): (chunk id, features) per candidate
+    #: section, best first, and (unit text, features) per unit of the chosen section
+    sections: list[tuple[str, dict[str, float]]] = field(default_factory=list)
+    leads: list[tuple[str, dict[str, float]]] = field(default_factory=list)
     #: the question type the answerer led with (assistant/qtype.py)
     question_type: str = ""
     confidence: float | None = None

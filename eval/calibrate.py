@@ -1,7 +1,9 @@
 """Fit the answerability model (``assistant/models/answerability.json``) on the tune split.
 
 ``python -m eval.calibrate [--dataset eval/datasets/dev.jsonl] [--out PATH]`` answers every
-answerable and not-covered case of the ``tune`` split on its knowledge base, reads the
+answerable and not-covered case of the ``tune`` split on its knowledge base (plus, as more
+not-covered cases, each answerable one asked of a knowledge base without its gold articles:
+:func:`cross_negatives`), reads the
 answerer's features from the :class:`~assistant.trace.AnswerTrace` of each case that reached
 the answerer (red flags and the safety gate's refusals never get features), and fits a
 class-balanced logistic regression over them (feature names sorted). The threshold is chosen by
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -44,12 +47,11 @@ class Sample:
     answerable: bool
 
 
-def collect(cases: list[Case], settings: Settings, embeddings: Embeddings, root: Path,
-            refresh: bool = True) -> list[Sample]:  # fmt: skip
-    """The trace features of every case that reached the answerer, on the case's own KB."""
+def traced(cases: list[Case], settings: Settings, embeddings: Embeddings, root: Path,
+           refresh: bool = True) -> Iterator[tuple[Case, AnswerTrace]]:  # fmt: skip
+    """Each case answered on its own KB, with the trace of what the answer was built from."""
     from assistant.factory import build_assistant
 
-    samples = []
     for name, kb in resolve_kbs(list(dict.fromkeys(c.kb for c in cases)), KBS).items():
         kb_settings = kb.settings(settings, root)
         if refresh:
@@ -58,9 +60,38 @@ def collect(cases: list[Case], settings: Settings, embeddings: Embeddings, root:
         for case in (c for c in cases if c.kb == name):
             trace = AnswerTrace()
             assistant.answer(case.question, case.history, trace=trace)
-            if trace.features:
-                samples.append(Sample(case.id, dict(trace.features), case.kind == "answerable"))
-    return samples
+            yield case, trace
+
+
+def collect(cases: list[Case], settings: Settings, embeddings: Embeddings, root: Path,
+            refresh: bool = True) -> list[Sample]:  # fmt: skip
+    """The trace features of every case that reached the answerer, on the case's own KB."""
+    return [
+        Sample(case.id, dict(trace.features), case.kind == "answerable")
+        for case, trace in traced(cases, settings, embeddings, root, refresh)
+        if trace.features
+    ]
+
+
+def cross_negatives(cases: list[Case]) -> list[Case]:
+    """More not-covered questions, real ones: each answerable question of one knowledge base,
+    asked of another that holds none of its gold articles (an app's billing question asked of
+    the foot-strength articles). Follow-ups are left out: their history belongs to the first KB.
+    """
+    from knowledge.loaders import load_paths
+
+    names = list(dict.fromkeys(c.kb for c in cases))
+    held = {
+        name: {str(d.metadata["article_id"]) for d in load_paths(kb.present()).documents}
+        for name, kb in resolve_kbs(names, KBS).items()
+    }
+    return [
+        case.model_copy(update={"id": f"{case.id}@{name}", "kb": name, "kind": "no_answer"})
+        for case in cases
+        if case.kind == "answerable" and case.gold_articles and not case.history
+        for name, ids in held.items()
+        if name != case.kb and not set(case.gold_articles) & ids
+    ]
 
 
 def matrix(samples: list[Sample]) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -80,9 +111,15 @@ def threshold_table(probability: np.ndarray, y: np.ndarray) -> list[dict[str, fl
         recall = true_refusals / max(1, int((y == 0).sum()))
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         kept = int((~refused & (y == 1)).sum()) / max(1, int((y == 1).sum()))
-        rows.append({"threshold": t, "answerable_recall": round(kept, 4),
-                     "no_answer_precision": round(precision, 4),
-                     "no_answer_recall": round(recall, 4), "no_answer_f1": round(f1, 4)})
+        rows.append(
+            {
+                "threshold": t,
+                "answerable_recall": round(kept, 4),
+                "no_answer_precision": round(precision, 4),
+                "no_answer_recall": round(recall, 4),
+                "no_answer_f1": round(f1, 4),
+            }
+        )
     return rows
 
 
@@ -116,8 +153,13 @@ def fit(samples: list[Sample], min_recall: float) -> dict[str, Any]:
         "coefficients": [round(float(c), 4) for c in model.coef_[0]],
         "intercept": round(float(model.intercept_[0]), 4),
         "threshold": best["threshold"],
-        "cv": {"folds": FOLDS, "random_state": RANDOM_STATE, "min_answerable_recall": min_recall,
-               "chosen": best, "table": rows},  # fmt: skip
+        "cv": {
+            "folds": FOLDS,
+            "random_state": RANDOM_STATE,
+            "min_answerable_recall": min_recall,
+            "chosen": best,
+            "table": rows,
+        },  # fmt: skip
     }
 
 
@@ -134,8 +176,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--dataset", type=Path, default=DEV)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
-    parser.add_argument("--data-dir", type=Path, default=None,
-                        help="root of the KB indexes (default: ASSISTANT_DATA_DIR/eval)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="root of the KB indexes (default: ASSISTANT_DATA_DIR/eval)",
+    )
     parser.add_argument("--min-answerable-recall", type=float, default=0.95)
     args = parser.parse_args(argv)
     from assistant.embeddings import make_embeddings
@@ -144,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = load_settings()
     dataset = load_dataset(args.dataset)
     tune = [c for c in dataset.cases if c.split == "tune" and c.kind != "refer_to_professional"]
+    tune += cross_negatives(tune)
     samples = collect(tune, settings, make_embeddings(settings),
                       args.data_dir or settings.data_dir / "eval")  # fmt: skip
     model = fit(samples, args.min_answerable_recall)

@@ -76,6 +76,13 @@ def test_no_answer_offers_a_person_and_never_echoes(
     assert "system prompt" not in answer.answer.lower() and "banana" not in answer.answer.lower()
 
 
+def test_a_bare_request_for_a_person_is_handed_over(kb_assistant: Assistant) -> None:
+    answer = kb_assistant.answer("this bot isn't helping, can I speak to someone from your team?")
+    assert answer.outcome == "no_answer" and answer.citations == []
+    assert answer.handoff.offered and answer.handoff.reason == "requested_person"
+    assert_contract(answer)
+
+
 def test_red_flags_are_referred_and_lookalikes_answered(kb_assistant: Assistant) -> None:
     referral = kb_assistant.answer("I heard a pop in my achilles and now I can't push off")
     assert referral.outcome == "refer_to_professional"
