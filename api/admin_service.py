@@ -49,13 +49,16 @@ class AdminService:
         self.reindex_lock = reindex_lock
 
     async def reindex(self) -> ReindexReport:
-        """Incremental ingest of the configured articles dir, then the article catalog reloaded;
-        the Assistant picks the new version up within ``refresh_seconds``."""
+        """Incremental ingest of the recorded sources (``knowledge.sources``: the paths of the
+        last ``ingest PATH...``, synced help centers, else the configured articles dir), then
+        the article catalog reloaded; the Assistant picks the new version up within
+        ``refresh_seconds``. A source that came up empty raises ``EmptySourceError`` and
+        nothing is changed (only ``help-assistant ingest --allow-empty`` may empty it)."""
         if not self.reindex_lock.acquire(blocking=False):
             raise ReindexInProgressError
         try:
             report = await run_in_threadpool(run_ingest, self.settings, self.assistant.embeddings)
-            await run_in_threadpool(self.catalog.reload, self.settings.articles_dir)
+            await run_in_threadpool(self.catalog.reload, self.settings)
         finally:
             self.reindex_lock.release()
         return reindex_report(report)

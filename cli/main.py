@@ -11,6 +11,10 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from langchain_core.embeddings import Embeddings
+
     from assistant.core import Assistant
     from assistant.settings import Settings
     from assistant.types import Turn
@@ -52,7 +56,10 @@ def _root() -> None:
 def ingest(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(help="Files or folders of articles (default: ASSISTANT_ARTICLES_DIR)."),
+        typer.Argument(
+            help="Files or folders of articles; recorded as the sources (default: the "
+            "recorded sources, else ASSISTANT_ARTICLES_DIR)."
+        ),
     ] = None,
     strict: Annotated[
         bool, typer.Option(help="Exit non-zero and prune nothing on any rejected file.")
@@ -60,10 +67,35 @@ def ingest(
     prune: Annotated[
         bool, typer.Option(help="Remove articles that are no longer among the sources.")
     ] = True,
+    allow_empty: Annotated[
+        bool, typer.Option(help="Let a source that came up empty remove its articles.")
+    ] = False,
 ) -> None:
     """Index help articles incrementally: only new or changed chunks are embedded."""
-    from assistant.embeddings import LazyEmbeddings, resolve_model_path
     from knowledge.ingest import run_ingest
+
+    run_ingest_command(
+        lambda embeddings, bars: run_ingest(
+            load_settings(),
+            embeddings,
+            paths or None,
+            prune=prune,
+            strict=strict,
+            allow_empty=allow_empty,
+            progress=bars.advance,
+            on_plan=bars.plan,
+        )
+    )
+
+
+def run_ingest_command(
+    run: Callable[[Embeddings, _IngestBars], IngestReport],
+    *,
+    what: str = "ingest",
+    before_summary: Callable[[], None] | None = None,
+) -> None:
+    """Run an ingest (or sync) with progress bars, print its summary, exit 1 on rejections."""
+    from assistant.embeddings import LazyEmbeddings, resolve_model_path
 
     settings = load_settings()
     try:
@@ -74,17 +106,11 @@ def ingest(
     embeddings = LazyEmbeddings(settings)
     with _IngestBars() as bars:
         try:
-            report = run_ingest(
-                settings,
-                embeddings,
-                paths or None,
-                prune=prune,
-                strict=strict,
-                progress=bars.advance,
-                on_plan=bars.plan,
-            )
+            report = run(embeddings, bars)
         except (OSError, ValueError) as exc:
-            raise fail(f"ingest failed: {exc}") from None
+            raise fail(f"{what} failed: {exc}") from None
+    if before_summary:
+        before_summary()
     _print_ingest_report(report)
     if report.rejected:
         raise typer.Exit(1)
@@ -113,6 +139,12 @@ class _IngestBars:
         )
         self.tasks: dict[str, TaskID] = {}
 
+    def fetched(self, n: int) -> None:
+        """Articles received from a help center's API (no total known in advance)."""
+        if "fetch" not in self.tasks:
+            self.tasks["fetch"] = self.bars.add_task("fetching articles", total=None)
+        self.bars.advance(self.tasks["fetch"], n)
+
     def plan(self, chunks: int, units: int) -> None:
         self.tasks["chunks"] = self.bars.add_task("embedding chunks", total=chunks)
         self.tasks["units"] = self.bars.add_task("embedding sentences", total=units)
@@ -126,7 +158,8 @@ class _IngestBars:
 
     def __exit__(self, *exc: object) -> None:
         for key in self.tasks.values():
-            self.bars.update(key, completed=self.bars.tasks[key].total or 0)
+            done = self.bars.tasks[key].total or self.bars.tasks[key].completed
+            self.bars.update(key, total=done, completed=done)
         self.bars.__exit__(None, None, None)
 
 
@@ -137,10 +170,15 @@ def _print_ingest_report(report: IngestReport) -> None:
         raise fail(f"{len(report.rejected)} file(s) rejected with --strict: nothing was ingested")
     for draft in report.drafts:
         console.print(f"[dim]skipped {draft.path}: {draft.reason}[/]", highlight=False)
+    for source in report.sources:
+        console.print(f"[dim]source {source}[/]", highlight=False)
     table = Table(title="Ingest summary", show_header=False)
     rows = [
-        ("files seen", report.files_seen),
-        ("articles", report.articles),
+        ("files seen / rejected", f"{report.files_seen} / {report.files_rejected}"),
+        (
+            "articles indexed / rejected / skipped",
+            f"{report.articles} / {report.articles_rejected} / {len(report.drafts)}",
+        ),
         ("chunks (sentences)", f"{report.chunks} ({report.units})"),
         ("chunks added", report.chunks_added),
         ("chunks unchanged (skipped)", report.chunks_skipped),
@@ -150,9 +188,16 @@ def _print_ingest_report(report: IngestReport) -> None:
             f"{len(report.articles_new)} / {len(report.articles_changed)} / "
             f"{len(report.articles_removed)}",
         ),
-        ("files rejected", len(report.rejected)),
         ("seconds", f"{report.seconds:.1f}"),
     ]
+    if report.chunks_restored or report.units_restored:
+        rows.insert(
+            -1,
+            (
+                "re-added (lost from the store)",
+                f"{report.chunks_restored} chunks, {report.units_restored} sentences",
+            ),
+        )
     for name, value in rows:
         table.add_row(name, str(value))
     console.print(table)
@@ -296,6 +341,16 @@ def serve(
         log_level="info",
         proxy_headers=False,
     )
+
+
+def _register_sync() -> None:
+    """``help-assistant sync zendesk|intercom`` lives in cli/sync.py."""
+    from cli.sync import sync_app
+
+    app.add_typer(sync_app, name="sync")
+
+
+_register_sync()
 
 
 def _register_tools() -> None:

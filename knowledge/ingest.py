@@ -5,6 +5,9 @@ content and metadata are unchanged is never embedded again, an edited article re
 new chunks, and a deleted article's chunks are removed. Ids are content hashes and Chroma upserts,
 so an ingest killed half-way and run again converges to exactly the right index.
 
+The sources come from one record in the data dir (``knowledge.sources``): ``ingest PATH...``
+records its paths, ``sync`` its snapshots, and everything else reads that record.
+
 Example::
 
     report = run_ingest(settings, embeddings, [Path("knowledge/articles")])
@@ -30,18 +33,29 @@ from assistant.chunks import body_of, units_collection
 from assistant.embeddings import load_tokenizer
 from assistant.settings import Settings
 from assistant.store import (
+    get_records,
     make_chroma_client,
     make_vectorstore,
     record_groups,
     set_collection_metadata,
 )
 from knowledge.chunking import Chunker, tokenizer_length
-from knowledge.loaders import Rejection, load_paths
+from knowledge.loaders import Rejection
 from knowledge.sentences import split_units
+from knowledge.sources import (
+    EmptySourceError,
+    Source,
+    SourceRecord,
+    check_not_emptied,
+    load_sources,
+    plan_run,
+    removable,
+)
+
+__all__ = ["EmptySourceError", "IngestReport", "Progress", "run_ingest", "unit_documents"]
 
 #: Progress callback: (stage, number of texts just embedded).
 Progress = Callable[[str, int], None]
-
 
 
 @dataclass
@@ -64,12 +78,25 @@ class IngestReport:
     drafts: list[Rejection] = field(default_factory=list)
     pruning_skipped: bool = False
     aborted: bool = False
+    chunks_restored: int = 0
+    units_restored: int = 0
+    sources: list[str] = field(default_factory=list)
     kb_version: str = ""
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
         return not self.rejected
+
+    @property
+    def files_rejected(self) -> int:
+        """Whole files that gave nothing (an export's bad article is ``file#n``)."""
+        return sum("#" not in r.path for r in self.rejected)
+
+    @property
+    def articles_rejected(self) -> int:
+        """Single articles of an export that were rejected."""
+        return sum("#" in r.path for r in self.rejected)
 
 
 class _CountingEmbeddings(Embeddings):
@@ -169,29 +196,39 @@ def kb_version_of(manager: SQLRecordManager) -> str:
     return digest.hexdigest()[:16]
 
 
-def run_ingest(
-    settings: Settings,
-    embeddings: Embeddings,
-    paths: Sequence[Path] | None = None,
-    *,
-    prune: bool = True,
-    strict: bool = False,
-    progress: Progress | None = None,
-    on_plan: Callable[[int, int], None] | None = None,
-) -> IngestReport:
-    """Bring the index in step with the articles under ``paths`` (default: the settings').
+def restore_lost_records(manager: SQLRecordManager, store: Chroma) -> int:
+    """Forget the records of chunks the store no longer holds, so indexing re-adds them.
 
-    With ``prune`` the index mirrors exactly these sources: articles no longer present are
-    removed. Pruning is skipped when any file was rejected, so a broken file never deletes
-    the chunks of the article it used to hold. With ``strict`` a rejected file stops the ingest
-    before anything is written (``report.aborted``).
+    The record manager is the indexing API's memory of what is in the store; if the Chroma
+    folder was lost (or a collection dropped) while the records survived, every chunk would
+    otherwise be "unchanged" and nothing would ever be written again.
     """
-    started = time.perf_counter()
-    report = IngestReport()
-    roots = list(paths or settings.articles_dir)
-    loaded = load_paths(roots)
-    for doc in loaded.documents:
-        doc.metadata["source"] = relative_source(str(doc.metadata.get("source", "")), roots)
+    keys = set(manager.list_keys())
+    if not keys:
+        return 0
+    present: set[str] = set()
+    page, offset = 5000, 0  # paged: one unbounded get() fails beyond ~32k rows
+    while True:
+        ids = get_records(store, [], limit=page, offset=offset)["ids"]
+        present.update(ids)
+        if len(ids) < page:
+            break
+        offset += page
+    missing = sorted(keys - present)
+    if missing:
+        manager.delete_keys(missing)
+    return len(missing)
+
+
+@dataclass
+class _Loaded:
+    chunks: list[Document] = field(default_factory=list)
+    by_source: dict[str, set[str]] = field(default_factory=dict)
+
+
+def _load(settings: Settings, run: Sequence[Source], report: IngestReport) -> _Loaded:
+    """Load every source of the run (each in its locale), dedupe ids across them, chunk."""
+    loaded, origin = load_sources(run)
     report.files_seen = loaded.files_seen
     report.rejected = list(loaded.rejected)
     report.drafts = list(loaded.skipped)
@@ -202,22 +239,60 @@ def run_ingest(
         max_tokens=settings.chunk_max_tokens,
         overlap_tokens=settings.chunk_overlap_tokens,
     )
-    chunks: list[Document] = []
+    out = _Loaded(by_source={s.key: set() for s in run})
     for doc in loaded.documents:
+        source = origin[id(doc)]
+        doc.metadata["source"] = relative_source(str(doc.metadata["source"]), [source.path])
         try:
-            chunks.extend(chunker.split_one(doc))
+            out.chunks.extend(chunker.split_one(doc))
         except ValueError as exc:
             report.rejected.append(Rejection(str(doc.metadata.get("source", "")), str(exc)))
             continue
         report.articles += 1
+        out.by_source[source.key].add(str(doc.metadata["article_id"]))
+    return out
+
+
+def run_ingest(
+    settings: Settings,
+    embeddings: Embeddings,
+    paths: Sequence[Path] | None = None,
+    *,
+    sources: Sequence[Source] | None = None,
+    prune: bool = True,
+    strict: bool = False,
+    allow_empty: bool = False,
+    progress: Progress | None = None,
+    on_plan: Callable[[int, int], None] | None = None,
+) -> IngestReport:
+    """Bring the index in step with its sources, and record them in the data dir.
+
+    * ``paths`` given: these become the recorded path sources (synced help centers stay), and
+      the index mirrors them: articles of no source are removed.
+    * ``sources`` given (what ``sync`` does): only these are read, and only articles they
+      produced before can be removed; other sources are never touched.
+    * neither: every recorded source (or the settings' ``articles_dir`` when no path was ever
+      recorded), mirrored.
+
+    Pruning is skipped when any file was rejected, so a broken file never deletes the chunks
+    of the article it used to hold; with ``strict`` a rejected file stops the ingest before
+    anything is written (``report.aborted``). A source that comes up empty while its articles
+    are indexed raises :class:`EmptySourceError` (nothing written) unless ``allow_empty``.
+    Chunks the record manager lists but the store lost are re-added.
+    """
+    started = time.perf_counter()
+    report = IngestReport()
+    record = SourceRecord.read(settings.data_dir)
+    run, mirror = plan_run(record, settings.articles_dir, paths, sources)
+    report.sources = [s.label for s in run]
+    loaded = _load(settings, run, report)
+    chunks = loaded.chunks
     if strict and report.rejected:
         report.aborted = True
         report.seconds = time.perf_counter() - started
         return report
     units = unit_documents(chunks)
     report.chunks, report.units = len(chunks), len(units)
-    if on_plan:
-        on_plan(len(chunks), len(units))
 
     client = make_chroma_client(settings)
     chunk_store = make_vectorstore(
@@ -231,7 +306,16 @@ def run_ingest(
     )
     chunk_records = make_record_manager(settings, settings.collection)
     unit_records = make_record_manager(settings, units_collection(settings.collection))
+    report.chunks_restored = restore_lost_records(chunk_records, chunk_store)
+    report.units_restored = restore_lost_records(unit_records, unit_store)
     before = record_groups(chunk_records)
+
+    present = {str(c.metadata["article_id"]) for c in chunks}
+    gone = removable(record, run, mirror, set(before), present)
+    if prune and not allow_empty:
+        check_not_emptied(record, run, loaded.by_source, gone)
+    if on_plan:
+        on_plan(len(chunks), len(units))
 
     common = {
         "cleanup": "scoped_full",
@@ -247,14 +331,11 @@ def run_ingest(
     report.units_added = unit_result["num_added"]
     report.units_deleted = unit_result["num_deleted"]
 
-    present = {str(c.metadata["article_id"]) for c in chunks}
     after = record_groups(chunk_records)
     report.articles_new = sorted(present - set(before))
     report.articles_changed = sorted(
         a for a in present & set(before) if after.get(a, set()) != before[a]
     )
-
-    gone = sorted(set(before) - present)
     if prune and gone:
         if report.rejected:
             report.pruning_skipped = True
@@ -263,6 +344,13 @@ def run_ingest(
             report.units_deleted += _prune(unit_records, unit_store, gone)
             report.articles_removed = gone
 
+    record.note_run(run, loaded.by_source, set(gone) - set(report.articles_removed))
+    if sources is not None:
+        for source in sources:
+            record.upsert_sync(source)
+    elif paths and all(Path(p).exists() for p in paths):
+        record.paths = list(run)  # a mistyped path never becomes the server's source
+    record.write(settings.data_dir)
     report.kb_version = kb_version_of(chunk_records)
     set_collection_metadata(
         chunk_store,

@@ -1,9 +1,10 @@
 """Load help-center articles from four formats into one LangChain ``Document`` shape.
 
-Formats: Markdown with YAML front matter, a saved help-center HTML page, an Intercom Articles
-API export and a Zendesk Help Center articles export (both ``.json``). Every Document has the
-same metadata keys (see ``METADATA_KEYS``). Broken input never raises: it is reported as a
-``Rejection``; drafts and unpublished articles are reported as skipped.
+Formats: Markdown with YAML front matter, a saved help-center HTML page, and Intercom or
+Zendesk article exports (``.json``, see ``knowledge.exports`` for the shapes accepted). Every
+Document has the same metadata keys (see ``METADATA_KEYS``). Broken input never raises: it is
+reported as a ``Rejection``; drafts, restricted articles and other locales are reported as
+skipped.
 
 Example::
 
@@ -14,108 +15,50 @@ Example::
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
-from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
 from langchain_core.documents import Document
 
-from knowledge.html import html_to_markdown, parse_help_page
+from knowledge.documents import (
+    DEFAULT_LOCALE,
+    METADATA_KEYS,
+    LoadResult,
+    Reject,
+    Rejection,
+    Skip,
+    iso_field,
+    kind_of,
+    make_document,
+    tags_field,
+    text_field,
+)
+from knowledge.exports import load_export
+from knowledge.html import parse_help_page
 
-_SUFFIXES = (".md", ".markdown", ".html", ".htm", ".json")
+__all__ = [
+    "DEFAULT_LOCALE", "METADATA_KEYS", "SUPPORTED_SUFFIXES", "LoadResult", "Rejection",
+    "dedupe", "load_file", "load_paths", "slugify",
+]  # fmt: skip
+
+_SUFFIXES = (".md", ".markdown", ".html", ".htm", ".txt", ".json")
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_SUFFIXES)
-METADATA_KEYS = ("article_id", "title", "collection", "url", "updated", "tags", "summary",
-                 "source", "format")  # fmt: skip
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
 _ATX_H1 = re.compile(r"#[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*")
-_UNRECOGNISED = "unrecognised JSON export (expected an Intercom or Zendesk articles export)"
 
-
-@dataclass(frozen=True)
-class Rejection:
-    """An input that produced no document, and why."""
-
-    path: str
-    reason: str
-
-
-@dataclass
-class LoadResult:
-    """Documents loaded, inputs rejected (broken) or skipped (drafts), files looked at."""
-
-    documents: list[Document] = field(default_factory=list)
-    rejected: list[Rejection] = field(default_factory=list)
-    skipped: list[Rejection] = field(default_factory=list)
-    files_seen: int = 0
-
-
-class _Reject(Exception):
-    """Broken input; the message is the Rejection reason."""
-
-
-class _Skip(Exception):
-    """Not published; the message is the skip reason."""
-
-
-def _kind(value: object) -> str:
-    names = {dict: "mapping", list: "list", str: "string", bool: "boolean", type(None): "null",
-             int: "number", float: "number", date: "date", datetime: "timestamp"}  # fmt: skip
-    return names.get(type(value), type(value).__name__)
-
-
-def _text(meta: dict[str, Any], key: str, where: str, *, required: bool = False) -> str:
-    value = meta.get(key)
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise _Reject(f"{where}missing field '{key}'")
-        return ""
-    if not isinstance(value, str):
-        raise _Reject(f"{where}field '{key}' must be a string, got {_kind(value)}")
-    return value.strip()
-
-
-def _tags(value: object, where: str, key: str = "tags") -> list[str]:
-    if value is None:
-        return []
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(t, str | int) for t in items):
-        raise _Reject(f"{where}field '{key}' must be a list or a comma-separated string")
-    return list(dict.fromkeys(str(t).strip() for t in items if str(t).strip()))
-
-
-def _iso(value: object, where: str = "", *, strict: bool = False) -> str:
-    """ISO date/timestamp as found (YAML dates converted); "" if absent or (lenient) unusable."""
-    if isinstance(value, date):  # datetime is a date too
-        return value.isoformat()
-    if isinstance(value, str) and value.strip():
-        try:
-            datetime.fromisoformat(value.strip())
-            return value.strip()
-        except ValueError:
-            pass
-    if strict and value not in (None, ""):
-        raise _Reject(f"{where}field 'updated' is not an ISO date: {value!r}")
-    return ""
+# The names the loaders used before the shared pieces moved to knowledge.documents.
+_Reject, _Skip, _kind, _document = Reject, Skip, kind_of, make_document
+_text, _tags, _iso = text_field, tags_field, iso_field
 
 
 def slugify(text: str) -> str:
     """A valid article id from free text: lowercase ASCII, digits, '.', '_' and '-'."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return re.sub(r"[^a-z0-9._-]+", "-", ascii_text.lower()).strip("-._")[:128].rstrip("-._")
-
-
-def _document(body: str, source: str, fmt: str, **meta: Any) -> Document:
-    if not body.strip():
-        raise _Reject("empty article body")
-    meta.update(source=source, format=fmt)
-    return Document(page_content=body.strip(), metadata={k: meta[k] for k in METADATA_KEYS})
 
 
 def _decode(data: bytes) -> str:
@@ -196,102 +139,7 @@ def _from_html(text: str, path: Path) -> Document:
     )  # fmt: skip
 
 
-def _from_intercom(item: dict[str, Any], raw_id: str, source: str) -> Document:
-    if item.get("type", "article") != "article":
-        raise _Reject(f"not an article (type {item.get('type')!r})")
-    state = item.get("state", "published")  # exports without a state hold published articles
-    if state != "published":
-        raise _Skip(str(state))
-    title = _text(item, "title", "", required=True)
-    url = _text(item, "url", "")
-    stamp = item.get("updated_at")  # unix seconds; an ISO string is accepted too
-    updated = _iso(stamp)
-    if isinstance(stamp, int | float) and not isinstance(stamp, bool):
-        try:
-            updated = datetime.fromtimestamp(stamp, tz=UTC).date().isoformat()
-        except (OverflowError, OSError, ValueError):
-            updated = ""
-    return _document(
-        html_to_markdown(_text(item, "body", "", required=True), base_url=url, title=title),
-        source, "intercom", article_id=f"intercom-{raw_id}", title=title,
-        collection=_text(item, "collection", "") or _text(item, "parent_name", ""), url=url,
-        updated=updated, tags=_tags(item.get("tags"), ""),
-        summary=_text(item, "description", ""),
-    )  # fmt: skip
-
-
-def _from_zendesk(item: dict[str, Any], raw_id: str, source: str) -> Document:
-    if item.get("draft") is True:
-        raise _Skip("draft")
-    title = _text(item, "title", "", required=True)
-    url = _text(item, "html_url", "")
-    return _document(
-        html_to_markdown(_text(item, "body", "", required=True), base_url=url, title=title),
-        source, "zendesk", article_id=f"zendesk-{raw_id}", title=title,
-        collection=_text(item, "section_name", ""), url=url, updated=_iso(item.get("updated_at")),
-        tags=_tags(item.get("label_names"), "", "label_names"), summary="",
-    )  # fmt: skip
-
-
-_Parser = Callable[[dict[str, Any], str, str], Document]
-
-
-def _detect_export(data: object) -> tuple[_Parser, list[Any]]:
-    if isinstance(data, dict):
-        if "articles" in data:
-            parser, key = _from_zendesk, "articles"
-        elif data.get("type") == "list" or "data" in data:
-            parser, key = _from_intercom, "data"
-        else:
-            raise _Reject(_UNRECOGNISED)
-        if not isinstance(data.get(key), list):
-            raise _Reject(f"{_UNRECOGNISED}: '{key}' is not a list")
-        items: list[Any] = data[key]
-    elif isinstance(data, list) and not data:
-        raise _Reject("export holds no articles")
-    elif isinstance(data, list):
-        items = data
-        dicts = [item for item in data if isinstance(item, dict)]
-        if any(k in d for d in dicts for k in ("html_url", "label_names", "draft")):
-            parser = _from_zendesk
-        elif any(d.get("type") == "article" or "state" in d for d in dicts):
-            parser = _from_intercom
-        else:
-            raise _Reject(_UNRECOGNISED)
-    else:
-        raise _Reject(f"{_UNRECOGNISED}, got a JSON {_kind(data)}")
-    if not items:
-        raise _Reject("export holds no articles")
-    return parser, items
-
-
-def _load_export(text: str, name: str, result: LoadResult) -> None:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _Reject(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-    parser, items = _detect_export(data)
-    for index, item in enumerate(items):
-        raw_id = str(index)
-        try:
-            if not isinstance(item, dict):
-                raise _Reject(f"article is not an object (got {_kind(item)})")
-            ident = item.get("id")
-            if (
-                isinstance(ident, bool)
-                or not isinstance(ident, int | str)
-                or not str(ident).strip()
-            ):
-                raise _Reject("missing field 'id'")
-            raw_id = str(ident).strip()
-            result.documents.append(parser(item, raw_id, f"{name}#{raw_id}"))
-        except _Skip as exc:
-            result.skipped.append(Rejection(f"{name}#{raw_id}", str(exc)))
-        except _Reject as exc:
-            result.rejected.append(Rejection(f"{name}#{index}", str(exc)))
-
-
-def _dedupe(result: LoadResult) -> LoadResult:
+def dedupe(result: LoadResult) -> LoadResult:
     """Keep the first document per article_id; later ones become rejections."""
     first: dict[str, str] = {}
     kept = []
@@ -307,8 +155,9 @@ def _dedupe(result: LoadResult) -> LoadResult:
     return result
 
 
-def load_file(path: Path) -> LoadResult:
-    """Load one file (a Markdown or HTML article, or a JSON export of many)."""
+def load_file(path: Path, *, locale: str = DEFAULT_LOCALE) -> LoadResult:
+    """Load one file (a Markdown or HTML article, a plain-text page copy, or a JSON export of
+    many); exports keep the articles in ``locale`` only (see ``knowledge.exports``)."""
     path = Path(path)
     name, suffix = path.as_posix(), path.suffix.lower()
     result = LoadResult(files_seen=1)
@@ -322,16 +171,24 @@ def load_file(path: Path) -> LoadResult:
         except OSError as exc:
             raise _Reject(f"cannot read file: {exc.strerror or exc}") from None
         if suffix == ".json":
-            _load_export(text, name, result)
+            load_export(text, path, result, locale=locale)
         elif suffix in (".html", ".htm"):
             result.documents.append(_from_html(text, path))
+        elif suffix == ".txt":
+            # imported here: knowledge.textpage builds its Document with this module's helpers
+            from knowledge.textpage import parse_text_page
+
+            try:
+                result.documents.append(parse_text_page(text, name))
+            except ValueError as exc:
+                raise _Reject(str(exc)) from None
         else:
             result.documents.append(_from_markdown(text, name))
     except _Skip as exc:
         result.skipped.append(Rejection(name, str(exc)))
     except _Reject as exc:
         result.rejected.append(Rejection(name, str(exc)))
-    return _dedupe(result)
+    return dedupe(result)
 
 
 def _walk(directory: Path, errors: list[Rejection], seen: set[Path]) -> Iterator[Path]:
@@ -354,7 +211,9 @@ def _walk(directory: Path, errors: list[Rejection], seen: set[Path]) -> Iterator
             yield entry
 
 
-def load_paths(paths: Iterable[str | Path] | str | Path) -> LoadResult:
+def load_paths(
+    paths: Iterable[str | Path] | str | Path, *, locale: str = DEFAULT_LOCALE
+) -> LoadResult:
     """Load files and directories (walked recursively, sorted, hidden names ignored)."""
     if isinstance(paths, str | Path):
         paths = [paths]
@@ -374,9 +233,5 @@ def load_paths(paths: Iterable[str | Path] | str | Path) -> LoadResult:
             if file.resolve() in loaded:
                 continue  # the same file named twice (e.g. a file and its directory)
             loaded.add(file.resolve())
-            one = load_file(file)
-            result.files_seen += one.files_seen
-            result.documents += one.documents
-            result.rejected += one.rejected
-            result.skipped += one.skipped
-    return _dedupe(result)
+            result.extend(load_file(file, locale=locale))
+    return dedupe(result)

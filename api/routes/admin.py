@@ -11,6 +11,15 @@ from api.admin_schemas import AdminFeedbackItem, ReindexReport, UnansweredReport
 from api.admin_service import ReindexInProgressError
 from api.deps import AdminServiceDep, require_admin, single_query_values
 from api.errors import ADMIN_ERRORS, REINDEX_PARAMETERS, REINDEX_RUNNING, documented
+from knowledge.ingest import EmptySourceError
+from knowledge.sources import SourcesError
+
+#: 409 has two causes here; OpenAPI documents one description per status.
+_REINDEX_CONFLICT = (
+    REINDEX_RUNNING[0],
+    f"{REINDEX_RUNNING[1]} Or a source came up empty (an unmounted folder?) while its "
+    "articles are indexed: nothing was changed, the detail names the source.",
+)
 
 router = APIRouter(
     prefix="/v1/admin",
@@ -21,15 +30,16 @@ router = APIRouter(
 
 
 async def _no_client_input(request: Request) -> None:
-    """Reindex reads only the server's own ASSISTANT_ARTICLES_DIR: any path, body or query a
-    client sends is refused rather than silently ignored."""
+    """Reindex reads only the server's own recorded sources: any path, body or query a client
+    sends is refused rather than silently ignored."""
     if request.query_params or await request.body():
         raise RequestValidationError(
             [
                 {
                     "loc": ("body",),
                     "msg": "reindex takes no parameters: it always ingests the server's "
-                    "configured articles directory (ASSISTANT_ARTICLES_DIR)",
+                    "recorded sources (the last `help-assistant ingest PATH...` and syncs, "
+                    "else ASSISTANT_ARTICLES_DIR)",
                     "type": "extra_forbidden",
                 }
             ]
@@ -41,14 +51,19 @@ async def _no_client_input(request: Request) -> None:
     response_model=ReindexReport,
     summary="Re-ingest the articles",
     dependencies=[Depends(_no_client_input)],
-    responses=documented(REINDEX_RUNNING, REINDEX_PARAMETERS),
+    responses=documented(_REINDEX_CONFLICT, REINDEX_PARAMETERS),
 )
 async def reindex(service: AdminServiceDep) -> ReindexReport:
-    """Incremental ingest of `ASSISTANT_ARTICLES_DIR`; answers use it within refresh_seconds."""
+    """Incremental ingest of the recorded sources (what `help-assistant ingest` last indexed,
+    synced help centers; else `ASSISTANT_ARTICLES_DIR`); answers use it within
+    refresh_seconds. A source that comes up empty is refused with 409 and never wipes its
+    articles."""
     try:
         return await service.reindex()
     except ReindexInProgressError as exc:
         # One at a time per app: a second request gets 409 instead of queueing.
+        raise HTTPException(409, detail=str(exc)) from None
+    except (EmptySourceError, SourcesError) as exc:
         raise HTTPException(409, detail=str(exc)) from None
 
 

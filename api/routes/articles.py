@@ -1,23 +1,36 @@
-"""GET /v1/articles and GET /v1/articles/{article_id}: the help articles behind the answers."""
+"""GET /v1/articles and GET /v1/articles/{article_id}: the help articles behind the answers.
+
+Both read the recorded sources (what ingest indexed), refreshed when the record changed.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import CatalogDep, single_query_values
+from api.articles import ArticleCatalog
+from api.deps import CatalogDep, SettingsDep, single_query_values
 from api.errors import ERRORS, UNKNOWN_ARTICLE, documented
 from api.schemas import ARTICLE_ID_PATTERN, ArticleDetail, ArticleList, ArticleSummary
+
+
+async def _current(catalog: CatalogDep, settings: SettingsDep) -> ArticleCatalog:
+    """The catalog, reloaded first if an ingest or sync changed the sources record."""
+    await run_in_threadpool(catalog.refresh, settings)
+    return catalog
+
 
 router = APIRouter(
     prefix="/v1/articles", tags=["articles"], dependencies=[Depends(single_query_values)]
 )
+CurrentCatalog = Annotated[ArticleCatalog, Depends(_current)]
 
 
 @router.get("", response_model=ArticleList, summary="List articles", responses=ERRORS)
 async def list_articles(
-    catalog: CatalogDep,
+    catalog: CurrentCatalog,
     collection: Annotated[
         str | None, Query(max_length=200, description="Only this collection.")
     ] = None,
@@ -37,7 +50,7 @@ async def list_articles(
     responses={**documented(UNKNOWN_ARTICLE), **ERRORS},
 )
 async def get_article(
-    catalog: CatalogDep,
+    catalog: CurrentCatalog,
     article_id: Annotated[str, Path(pattern=ARTICLE_ID_PATTERN, examples=["quadripod-balance"])],
 ) -> ArticleDetail:
     """Markdown rendered without raw HTML and cleaned by an allow-list sanitizer (nh3)."""

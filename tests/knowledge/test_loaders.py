@@ -327,7 +327,7 @@ BROKEN: list[tuple[str, str | bytes, str]] = [
     ("unclosed.md", "---\nid: x\ntitle: X\nBody\n", "front matter: no closing '---' line"),
     ("no-body.md", "---\nid: x\ntitle: X\n---\n# X\n\n", "empty article body"),
     ("notes.docx", "Not an article",
-     "unknown format '.docx' (supported: .md, .markdown, .html, .htm, .json)"),
+     "unknown format '.docx' (supported: .md, .markdown, .html, .htm, .txt, .json)"),
     ("README", "no suffix at all", "unknown format 'README'"),
     ("broken.json", "", "empty file"),
     ("trunc.json", "[{", "invalid JSON: Expecting property name enclosed in double quotes"),
@@ -467,4 +467,4 @@ def test_fixture_folder_loads_cleanly_when_copied(tmp_path: Path) -> None:
 
 
 def test_supported_suffixes() -> None:
-    assert {".md", ".markdown", ".html", ".htm", ".json"} == SUPPORTED_SUFFIXES
+    assert {".md", ".markdown", ".html", ".htm", ".txt", ".json"} == SUPPORTED_SUFFIXES
