@@ -20,6 +20,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from api.admin_service import AdminService
 from api.articles import ArticleCatalog
 from api.metrics import Metrics
+from api.ratelimit import FailureThrottle, TrustedProxies
 from api.service import AnswerService
 from api.storage import Storage
 from assistant.core import Assistant
@@ -86,13 +87,29 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="The adm
 
 
 def require_admin(
+    request: Request,
     settings: SettingsDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     api_key: Annotated[str | None, Depends(_api_key)],
 ) -> None:
-    """Bearer token or X-API-Key; 404 when no key is configured (the routes do not exist)."""
+    """Bearer token or X-API-Key; 404 when no key is configured (the routes do not exist).
+
+    Wrong keys are counted per client address (``ASSISTANT_ADMIN_FAILURE_LIMIT``): past the
+    limit every attempt, right or wrong, is a 429 until the window has passed, so the key
+    cannot be guessed at speed.
+    """
     if settings.admin_api_key is None or not settings.admin_api_key.get_secret_value():
         raise HTTPException(status_code=404, detail="Not Found")
+    throttle: FailureThrottle | None = request.app.state.admin_throttle
+    proxies: TrustedProxies = request.app.state.trusted_proxies
+    client = proxies.client(request.scope)
+    wait = throttle.retry_after(client) if throttle is not None else 0
+    if wait:
+        raise HTTPException(
+            status_code=429,
+            detail=f"too many wrong admin keys; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
     supplied = bearer.credentials if bearer is not None else api_key
     if not supplied:
         raise HTTPException(
@@ -101,6 +118,8 @@ def require_admin(
             headers={"WWW-Authenticate": "Bearer"},
         )
     if not keys_match(supplied, settings.admin_api_key.get_secret_value()):
+        if throttle is not None:
+            throttle.fail(client)
         raise HTTPException(status_code=403, detail="invalid admin API key")
 
 
@@ -121,7 +140,12 @@ def single_query_values(request: Request) -> None:
     for name, _ in request.query_params.multi_items():
         if name in seen:
             raise RequestValidationError(
-                [{"loc": ("query", name), "msg": "given more than once; send it once",
-                  "type": "value_error"}]  # fmt: skip
+                [
+                    {
+                        "loc": ("query", name),
+                        "msg": "given more than once; send it once",
+                        "type": "value_error",
+                    }
+                ]  # fmt: skip
             )
         seen.add(name)

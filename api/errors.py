@@ -4,11 +4,13 @@ Every error body has FastAPI's ``detail`` and, for validation errors, a human ``
 as ``"question: question is 2400 characters; the limit is 2000 characters"``. Inputs are never
 echoed back (a 60 KB question would come straight back otherwise). A dependency that is down is
 a 503 with ``Retry-After`` and a message saying which: the index never built, the vector store at
-HOST:PORT unreachable, the answers database locked or read-only.
+HOST:PORT unreachable, the answers database locked or read-only. On the OpenAI-compatible routes
+the same errors take OpenAI's shape (``api.openai_errors``), which its clients read.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
@@ -17,9 +19,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
+from api.openai_errors import OpenAIError, from_problem, is_openai_path, openai_error
 from api.schemas import MAX_BODY_BYTES, Problem
 from api.storage import describe_storage_error
 from assistant.core import InvalidQuestionError
@@ -38,11 +42,13 @@ RETRY_INDEX_SECONDS = 30
 #: The documented errors, as (status, what it means to a client), each stated once.
 BAD_INPUT = (HTTPStatus.UNPROCESSABLE_ENTITY.value, "Invalid question, history, filters or JSON.")
 BODY_TOO_LARGE = (
-    HTTPStatus.REQUEST_ENTITY_TOO_LARGE.value, f"Request body over {MAX_BODY_BYTES // 1024} KB."
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE.value,
+    f"Request body over {MAX_BODY_BYTES // 1024} KB.",
 )
 RATE_LIMITED = (HTTPStatus.TOO_MANY_REQUESTS.value, "Rate limit exceeded (see Retry-After).")
 INDEX_NOT_BUILT = (
-    HTTPStatus.SERVICE_UNAVAILABLE.value, "Knowledge base not built: run help-assistant ingest."
+    HTTPStatus.SERVICE_UNAVAILABLE.value,
+    "Knowledge base not built: run help-assistant ingest.",
 )
 NO_ADMIN_KEY_SENT = (HTTPStatus.UNAUTHORIZED.value, "No API key sent.")
 WRONG_ADMIN_KEY = (HTTPStatus.FORBIDDEN.value, "Wrong API key.")
@@ -53,7 +59,8 @@ UNKNOWN_ARTICLE = (HTTPStatus.NOT_FOUND.value, "Unknown article id.")
 UNKNOWN_ANSWER = (HTTPStatus.NOT_FOUND.value, "Unknown answer_id.")
 REINDEX_RUNNING = (HTTPStatus.CONFLICT.value, "A reindex is already running.")
 REINDEX_PARAMETERS = (
-    HTTPStatus.UNPROCESSABLE_ENTITY.value, "Parameters sent (reindex takes none)."
+    HTTPStatus.UNPROCESSABLE_ENTITY.value,
+    "Parameters sent (reindex takes none).",
 )
 
 Responses = dict[int | str, dict[str, Any]]
@@ -159,6 +166,8 @@ def _on_http(max_body_bytes: int) -> Callable[[Request, Exception], Awaitable[JS
             error = {"loc": ("body",), "msg": reason, "type": "json_invalid"}
             return validation_response([{**error, "ctx": {"error": reason}}])
         body: dict[str, Any] = {"detail": exc.detail}
+        if exc.status_code == 429 and isinstance(exc.detail, str):
+            body["message"] = f"{sentence(exc.detail)}."
         if exc.status_code == 413:
             body["message"] = f"The request body is larger than {max_body_bytes // 1024} KB."
         return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
@@ -167,18 +176,53 @@ def _on_http(max_body_bytes: int) -> Callable[[Request, Exception], Awaitable[JS
 
 
 async def _on_bug(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    if isinstance(exc, ValidationError):
+        # Its text would repeat the input (user text in the log): name the fields only.
+        fields = ", ".join(_field(e["loc"]) for e in exc.errors(include_input=False))
+        logger.error("unhandled validation error on %s %s (%s: %s)", request.method,
+                     request.url.path, exc.title, fields)  # fmt: skip
+    else:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return JSONResponse(
         {"detail": "internal server error", "message": "Something went wrong on our side."},
         status_code=500,
     )
 
 
+async def _on_openai(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, OpenAIError)
+    body = openai_error(exc.status, exc.message, param=exc.param, code=exc.code)
+    return JSONResponse(body, status_code=exc.status)
+
+
+Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+
+
+def _openai_shaped(handler: Handler) -> Handler:
+    """``handler``, with its body in OpenAI's error shape on the OpenAI-compatible routes."""
+
+    async def wrapper(request: Request, exc: Exception) -> JSONResponse:
+        response = await handler(request, exc)
+        if not is_openai_path(request.url.path):
+            return response
+        body = from_problem(response.status_code, json.loads(bytes(response.body)))
+        headers = {k: v for k, v in response.headers.items()
+                   if k.lower() not in ("content-length", "content-type")}  # fmt: skip
+        return JSONResponse(body, status_code=response.status_code, headers=headers)
+
+    return wrapper
+
+
 def install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
-    app.add_exception_handler(HTTPException, _on_http(max_body_bytes))
-    app.add_exception_handler(RequestValidationError, _on_validation)
-    app.add_exception_handler(InvalidQuestionError, _on_invalid_question)
-    app.add_exception_handler(IndexNotBuiltError, _on_index_missing)
-    app.add_exception_handler(StoreUnavailableError, _on_store_unreachable)
-    app.add_exception_handler(SQLAlchemyError, _on_storage)
-    app.add_exception_handler(Exception, _on_bug)
+    handlers: list[tuple[type[Exception], Handler]] = [
+        (HTTPException, _on_http(max_body_bytes)),
+        (RequestValidationError, _on_validation),
+        (InvalidQuestionError, _on_invalid_question),
+        (IndexNotBuiltError, _on_index_missing),
+        (StoreUnavailableError, _on_store_unreachable),
+        (SQLAlchemyError, _on_storage),
+        (Exception, _on_bug),
+    ]
+    for kind, handler in handlers:
+        app.add_exception_handler(kind, _openai_shaped(handler))
+    app.add_exception_handler(OpenAIError, _on_openai)

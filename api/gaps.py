@@ -6,10 +6,13 @@ the cosine similarity reaches ``threshold``, else it starts a new group. 0.75 ke
 together ("cancel my subscription" / "how can I cancel my plan") while related but different
 needs stay apart; MiniLM puts unrelated questions well below 0.5.
 
+Each group keeps its stored questions (with the answer that was given) and when they were asked,
+for the agent console's review: ``group.trend(30)`` is the questions per day, oldest first.
+
 Example::
 
     groups = group_gaps(storage.gap_questions(), assistant.embeddings)
-    groups[0].representative, groups[0].count
+    groups[0].representative, groups[0].count, groups[0].trend(30)
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -36,6 +39,8 @@ class _Phrasing:
     no_answer: int = 0
     thumbs_down: int = 0
     last_seen: datetime | None = None
+    seen: list[datetime] = field(default_factory=list)
+    members: list[GapQuestion] = field(default_factory=list)
 
 
 @dataclass
@@ -46,11 +51,28 @@ class GapGroup:
     thumbs_down: int = 0
     examples: list[str] = field(default_factory=list)
     last_seen: datetime | None = None
+    #: when each question of the group was asked (for the trend)
+    seen: list[datetime] = field(default_factory=list)
+    #: the stored questions of the group, each with the answer that was given
+    members: list[GapQuestion] = field(default_factory=list)
+
+    def trend(self, days: int = 30, today: date | None = None) -> list[int]:
+        """Questions of the group per day (UTC), oldest first, the ``days`` days up to today."""
+        last = today or datetime.now(UTC).date()
+        first = last - timedelta(days=days - 1)
+        counts = [0] * days
+        for at in self.seen:
+            day = at.astimezone(UTC).date() if at.tzinfo else at.date()
+            if first <= day <= last:
+                counts[(day - first).days] += 1
+        return counts
 
     def add(self, phrasing: _Phrasing) -> None:
         self.count += phrasing.count
         self.no_answer += phrasing.no_answer
         self.thumbs_down += phrasing.thumbs_down
+        self.seen += phrasing.seen
+        self.members += phrasing.members
         if len(self.examples) < MAX_EXAMPLES:
             self.examples.append(phrasing.text)
         if phrasing.last_seen and (self.last_seen is None or phrasing.last_seen > self.last_seen):
@@ -66,6 +88,8 @@ def _distinct(questions: Sequence[GapQuestion]) -> list[_Phrasing]:
         p.count += 1
         p.no_answer += q.no_answer
         p.thumbs_down += q.thumbs_down
+        p.seen.append(q.created_at)
+        p.members.append(q)
         if p.last_seen is None or q.created_at > p.last_seen:
             p.last_seen = q.created_at
     return sorted(by_key.values(), key=lambda p: (-p.count, p.text.lower()))

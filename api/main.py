@@ -1,9 +1,13 @@
 """The FastAPI app: ``create_app()`` wires settings, the Assistant, storage and routes.
 
 The Assistant (embedding model + indexes, about 6 s to load) is built once in the lifespan,
-unless one is passed in (tests share one per session). Serve it with::
+unless one is passed in (tests share one per session). Serve it with ``help-assistant serve``
+(which applies ``api.server_options.uvicorn_options``), or::
 
-    uvicorn api.main:create_app --factory --host 127.0.0.1 --port 8000
+    uvicorn api.main:create_app --factory --host 127.0.0.1 --port 8000 --no-proxy-headers
+
+Behind a reverse proxy, name it in ``ASSISTANT_TRUSTED_PROXIES``; the app reads
+``X-Forwarded-For`` itself (``api.ratelimit``), whatever uvicorn's own proxy settings.
 """
 
 from __future__ import annotations
@@ -20,21 +24,33 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from api.articles import ArticleCatalog
+from api.bodies import BodyLimitMiddleware, GzipRequestMiddleware
 from api.errors import install_error_handlers
 from api.metrics import Metrics, MetricsMiddleware
 from api.middleware import (
-    BodyLimitMiddleware,
+    HeadAsGetMiddleware,
     HtmlSafeJsonMiddleware,
-    RateLimitMiddleware,
     SecurityHeadersMiddleware,
-    TokenBucketLimiter,
+    StartupErrorMiddleware,
 )
-from api.routes import admin, answer, articles, chat, feedback, health, pages, search
+from api.ratelimit import FailureThrottle, RateLimitMiddleware, TokenBucketLimiter, TrustedProxies
+from api.routes import (
+    admin,
+    agent,
+    agent_review,
+    answer,
+    articles,
+    chat,
+    feedback,
+    health,
+    pages,
+    search,
+)
 from api.routes.pages import STATIC_DIR
 from api.schemas import MAX_BODY_BYTES
 from api.storage import Storage
 from assistant.core import Assistant
-from assistant.settings import Settings, get_settings
+from assistant.settings import Settings, StartupError, get_settings
 
 logger = logging.getLogger("api")
 
@@ -48,8 +64,14 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         version="1.0.0",
         summary="Grounded, cited answers from the help center; feedback; content gaps.",
         lifespan=lifespan,
+        # /v1/answer/ is a 404, not a redirect: Starlette builds the redirect from the Host
+        # header (an open redirect through a proxy), and a redirected POST loses its body in
+        # many clients.
+        redirect_slashes=False,
     )
     app.state.settings = settings
+    app.state.trusted_proxies = TrustedProxies(settings.trusted_proxies)
+    app.state.admin_throttle = FailureThrottle.parse(settings.admin_failure_limit)
     app.state.assistant = assistant
     app.state.metrics = Metrics()
     # One reindex at a time per app (a second one is a 409); never shared between apps.
@@ -69,9 +91,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from assistant.factory import build_assistant
 
         logger.info("loading the embedding model and indexes from %s", settings.data_dir)
-        state.assistant = await run_in_threadpool(build_assistant, settings)
+        try:
+            state.assistant = await run_in_threadpool(build_assistant, settings)
+        except ValueError as exc:  # the make_* factories' "unknown X; supported: ..."
+            raise StartupError(str(exc)) from exc
     state.storage = await _open_storage(settings)
-    state.catalog = await run_in_threadpool(ArticleCatalog.load, settings.articles_dir)
+    state.catalog = await run_in_threadpool(ArticleCatalog.for_settings, settings)
     logger.info("ready: %d articles, answers stored in %s", len(state.catalog),
                 state.storage.engine.url.render_as_string(hide_password=True))  # fmt: skip
     try:
@@ -91,18 +116,21 @@ async def _open_storage(settings: Settings) -> Storage:
 
 
 def _include_routes(app: FastAPI) -> None:
-    for module in (answer, search, feedback, articles, chat, admin, health, pages):
+    for module in (
+        answer, search, feedback, articles, chat, admin, agent, agent_review, health, pages
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
 
 def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
-    """Added innermost first: requests pass metrics -> headers -> HTML-safe JSON -> body limit
-    -> CORS -> rate limit -> routes, so 413s and 429s are counted, escaped and carry the
-    security headers, and 429s the CORS headers a browser needs to read them."""
+    """Added innermost first: requests pass start-up errors -> metrics -> HEAD as GET ->
+    headers -> HTML-safe JSON -> body limit -> gzip -> CORS -> rate limit -> routes, so 413s
+    and 429s are counted, escaped and carry the security headers, 429s the CORS headers a
+    browser needs to read them, and a gzip body is bounded before and after decoding."""
     limiter = TokenBucketLimiter.parse(settings.rate_limit)
     if limiter is not None:
-        app.add_middleware(RateLimitMiddleware, limiter=limiter)
+        app.add_middleware(RateLimitMiddleware, limiter=limiter, proxies=app.state.trusted_proxies)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -112,10 +140,13 @@ def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
             expose_headers=["Retry-After"],
             max_age=600,
         )
+    app.add_middleware(GzipRequestMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(HtmlSafeJsonMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(StartupErrorMiddleware)
 
 
 def _log_to_stderr() -> None:

@@ -1,19 +1,19 @@
-"""Small ASGI middlewares: request-body limit, per-client rate limiting, security headers and
-HTML-safe JSON."""
+"""Small ASGI middlewares: HEAD as GET, security headers, HTML-safe JSON and one-line start-up
+errors, and ``send_json`` for errors sent before routing (request bodies: ``api.bodies``; rate
+limits: ``api.ratelimit``)."""
 
 from __future__ import annotations
 
 import json
-import math
-import time
+import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any
 
 from starlette.datastructures import Headers
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-_SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
+from api.openai_errors import from_problem, is_openai_path
+from assistant.settings import StartupError
 
 #: The chat page runs only our own script and style; nothing may frame it.
 CHAT_PAGE_CSP = (
@@ -27,72 +27,18 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 _DOCS_PATHS = ("/docs", "/redoc")
 
 
-class BodyTooLargeError(HTTPException):
-    """Raised from ``receive`` once the body passes the limit; the app answers it with a 413."""
-
-    def __init__(self) -> None:
-        super().__init__(status_code=413, detail="request body too large")
-
-
-class BodyLimitMiddleware:
-    """413 for bodies over ``max_bytes``: by Content-Length up front, else by counting chunks.
-
-    Counting matters for chunked uploads, which announce no length. The error is raised inside
-    the app's ``receive`` so FastAPI's handlers render it as JSON; if it escapes anyway (the
-    body read somewhere without handlers) and nothing was sent yet, the 413 is sent here.
-    """
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
-            return
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise BodyTooLargeError()
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLargeError:
-            if started:
-                raise
-            await self._reject(send)
-
-    async def _reject(self, send: Send) -> None:
-        await _send_json(
-            send,
-            413,
-            {
-                "detail": "request body too large",
-                "message": f"The request body is larger than {self.max_bytes // 1024} KB.",
-            },
-        )
-
-
-async def _send_json(
-    send: Send, status: int, payload: dict[str, str], headers: Sequence[tuple[bytes, bytes]] = ()
+async def send_json(
+    send: Send,
+    status: int,
+    payload: dict[str, str],
+    headers: Sequence[tuple[bytes, bytes]] = (),
+    scope: Scope | None = None,
 ) -> None:
-    body = json.dumps(payload).encode()
+    """Send a JSON error; on the OpenAI-compatible routes in OpenAI's error shape."""
+    shaped: dict[str, Any] = payload
+    if scope is not None and is_openai_path(scope.get("path", "")):
+        shaped = from_problem(status, payload)
+    body = json.dumps(shaped).encode()
     await send(
         {
             "type": "http.response.start",
@@ -107,94 +53,6 @@ async def _send_json(
     await send({"type": "http.response.body", "body": body})
 
 
-@dataclass
-class _Bucket:
-    tokens: float
-    updated: float
-
-
-class TokenBucketLimiter:
-    """``count`` requests per ``period`` per key, refilled continuously (bursts up to ``count``).
-
-    Example::
-
-        limiter = TokenBucketLimiter.parse("60/minute")
-        wait = limiter.take("203.0.113.7")  # 0.0 when allowed, else seconds to wait
-    """
-
-    def __init__(self, count: int, period: float) -> None:
-        self.capacity = float(count)
-        self.rate = count / period
-        self.period = period
-        self._buckets: dict[str, _Bucket] = {}
-        self._swept = time.monotonic()
-
-    @classmethod
-    def parse(cls, spec: str) -> TokenBucketLimiter | None:
-        """``"60/minute"`` -> a limiter; ``"off"`` -> None (Settings has validated the shape)."""
-        if spec == "off":
-            return None
-        count, _, unit = spec.partition("/")
-        return cls(int(count), _SECONDS[unit])
-
-    def take(self, key: str, now: float | None = None) -> float:
-        now = time.monotonic() if now is None else now
-        self._sweep(now)
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = _Bucket(self.capacity, now)
-        bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.updated) * self.rate)
-        bucket.updated = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return 0.0
-        return (1.0 - bucket.tokens) / self.rate
-
-    def _sweep(self, now: float) -> None:
-        # Forget clients whose bucket is full again, so memory stays bounded by active clients.
-        if now - self._swept < self.period:
-            return
-        self._swept = now
-        full = [k for k, b in self._buckets.items() if now - b.updated >= self.period]
-        for key in full:
-            del self._buckets[key]
-
-
-class RateLimitMiddleware:
-    """429 with Retry-After once a client IP exceeds the limit on public ``/v1`` routes."""
-
-    def __init__(self, app: ASGIApp, limiter: TokenBucketLimiter) -> None:
-        self.app = app
-        self.limiter = limiter
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not _limited(scope):
-            await self.app(scope, receive, send)
-            return
-        client = scope.get("client")
-        wait = self.limiter.take(client[0] if client else "unknown")
-        if wait <= 0:
-            await self.app(scope, receive, send)
-            return
-        retry_after = max(1, math.ceil(wait))
-        await _send_json(
-            send,
-            429,
-            {
-                "detail": "rate limit exceeded",
-                "message": f"Too many requests; try again in {retry_after} s.",
-            },
-            [(b"retry-after", str(retry_after).encode())],
-        )
-
-
-def _limited(scope: Scope) -> bool:
-    if scope["type"] != "http" or scope.get("method") == "OPTIONS":
-        return False
-    path: str = scope.get("path", "")
-    return path.startswith("/v1/") and not path.startswith("/v1/admin")
-
-
 class SecurityHeadersMiddleware:
     """nosniff, no framing, no referrer leaks; a strict CSP on the chat page and the API."""
 
@@ -206,7 +64,9 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        csp = None if path.startswith(_DOCS_PATHS) else (CHAT_PAGE_CSP if path == "/" else API_CSP)
+        csp = None if path.startswith(_DOCS_PATHS) else (
+            CHAT_PAGE_CSP if path in ("/", "/agent") else API_CSP
+        )
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -278,3 +138,56 @@ class HtmlSafeJsonMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+
+class HeadAsGetMiddleware:
+    """``HEAD`` on a GET route answers as GET without the body (FastAPI routes answer 405)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        # In place, restored after: the metrics (outside) see the route the router matched.
+        scope["method"] = "GET"
+        try:
+            await self.app(scope, receive, send_headers_only)
+        finally:
+            scope["method"] = "HEAD"
+
+
+class StartupErrorMiddleware:
+    """A :class:`StartupError` (or a factory's ``ValueError``) in the lifespan is reported to
+    the server as its one-line message, not as a traceback.
+
+    Starlette sends ``lifespan.startup.failed`` with the formatted traceback, which uvicorn
+    logs; the message is replaced while the exception is being handled.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def one_line(message: Message) -> None:
+            error = sys.exc_info()[1]
+            if message["type"] == "lifespan.startup.failed" and isinstance(
+                error, StartupError | ValueError
+            ):
+                message = {**message, "message": f"cannot start: {error}"}
+            await send(message)
+
+        await self.app(scope, receive, one_line)

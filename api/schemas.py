@@ -47,9 +47,21 @@ ANSWER_EXAMPLE: dict[str, Any] = {
 }
 
 
+def check_unicode(value: str, field: str) -> str:
+    """``value`` if it is valid Unicode text; a lone surrogate (JSON ``"\\ud800"``) is not, and
+    would fail later when the text is encoded (tokenizer, database, log)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            f"{field} is not valid Unicode text (it holds a lone surrogate such as \\ud800)"
+        ) from None
+    return value
+
+
 def check_question(value: str, field: str = "question") -> str:
     """Trim and apply the contract's length limit, with a message naming field and limit."""
-    value = value.strip()
+    value = check_unicode(value, field).strip()
     if not value:
         raise ValueError(f"{field} must not be empty (1 to {MAX_QUESTION_CHARS} characters)")
     if len(value) > MAX_QUESTION_CHARS:

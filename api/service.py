@@ -3,7 +3,8 @@
 ``/v1/answer``, ``/v1/answer/stream`` and ``/v1/chat/completions`` all go through
 :meth:`AnswerService.answer`, so every answer they give has an ``answer_id`` that feedback can
 refer to. The question is stored (the content-gap report needs it) but logged in full only with
-``log_questions``.
+``log_questions``. An agent's correction for the same standalone question is served before the
+Assistant is asked (``api/corrections.py``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from api.articles import safe_url
+from api.correction_store import CorrectionStore
+from api.corrections import best_match, correction_answer
 from api.metrics import Metrics
 from api.storage import Storage
 from assistant.core import Assistant
@@ -45,7 +49,9 @@ class AnswerService:
         started = time.perf_counter()
 
         def work() -> Answer:
-            answer = self.assistant.answer(question, history, filters)
+            answer = self.corrected(question, history, filters, started)
+            if answer is None:
+                answer = self.assistant.answer(question, history, filters)
             latency_ms = (time.perf_counter() - started) * 1000
             self.storage.record_answer(
                 answer, question=question.strip(), latency_ms=latency_ms, channel=channel
@@ -64,6 +70,35 @@ class AnswerService:
             len(answer.citations), seconds * 1000, shown,
         )  # fmt: skip
         return answer
+
+    def corrected(
+        self,
+        question: str,
+        history: Sequence[Turn] | None,
+        filters: Filters | None,
+        started: float,
+    ) -> Answer | None:
+        """A stored correction for this question, or None. Only standalone questions (a
+        follow-up means something else in another conversation), without filters, and never
+        for a red flag or a rule-override attempt: the safety gate still decides those."""
+        if history or (filters is not None and not filters.is_empty()):
+            return None
+        try:
+            corrections = CorrectionStore(self.storage).all()
+        except SQLAlchemyError as exc:  # the answer itself must not depend on the corrections
+            logger.warning("corrections unreadable, answering without them: %s", exc)
+            return None
+        if not corrections:
+            return None
+        question = self.assistant.validate(question, history)
+        vector = self.assistant.embed(question)  # cached: the Assistant reuses it on a miss
+        if self.assistant.gate.check(question, vector.tolist()).kind != "ok":
+            return None
+        match = best_match(question, vector, corrections)
+        if match is None:
+            return None
+        total = round((time.perf_counter() - started) * 1000, 2)
+        return correction_answer(match, {"correction": total, "total": total})
 
     async def search(self, query: str, k: int, filters: Filters | None) -> list[Passage]:
         passages = await run_in_threadpool(self.assistant.search, query, k, filters)

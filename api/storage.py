@@ -36,8 +36,12 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    inspect,
     or_,
     select,
+)
+from sqlalchemy import (
+    text as sql_text,
 )
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -79,6 +83,8 @@ class AnswerRecord(Base):
     citations: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     handoff_reason: Mapped[str | None] = mapped_column(String(128), nullable=True)
     answerer: Mapped[str] = mapped_column(String(32))
+    #: The answer text given (the review screen shows it); NULL in rows stored before it was kept.
+    answer_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     channel: Mapped[str] = mapped_column(String(16))
     latency_ms: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
@@ -113,6 +119,8 @@ class GapQuestion:
     no_answer: bool
     thumbs_down: bool
     created_at: datetime
+    answer_id: str = ""
+    answer: str = ""
 
 
 class UnknownAnswerError(LookupError):
@@ -208,7 +216,14 @@ class Storage:
         self._session = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_schema(self) -> None:
+        from api import correction_store  # noqa: F401 - registers the corrections table
+
         Base.metadata.create_all(self.engine)
+        # create_all adds missing tables, never missing columns: databases made before the
+        # answer text was stored get the nullable column here.
+        if "answer_text" not in {c["name"] for c in inspect(self.engine).get_columns("answers")}:
+            with self.engine.begin() as connection:
+                connection.execute(sql_text("ALTER TABLE answers ADD COLUMN answer_text TEXT"))
 
     def close(self) -> None:
         self.engine.dispose()
@@ -228,6 +243,7 @@ class Storage:
             "citations": [c.model_dump() for c in answer.citations],
             "handoff_reason": answer.handoff.reason,
             "answerer": answer.answerer,
+            "answer_text": answer.answer,
             "channel": channel,
             "latency_ms": round(latency_ms, 2),
         }
@@ -279,7 +295,8 @@ class Storage:
         ]
 
     def gap_questions(self, limit: int = 2000) -> list[GapQuestion]:
-        """The newest ``limit`` questions that got no_answer or a thumbs down."""
+        """The newest ``limit`` questions that got no_answer or a thumbs down, each with the
+        answer text that was given."""
         down = select(FeedbackRecord.answer_id).where(FeedbackRecord.helpful.is_(False))
         query = (
             select(
@@ -287,6 +304,8 @@ class Storage:
                 AnswerRecord.outcome,
                 AnswerRecord.id.in_(down),
                 AnswerRecord.created_at,
+                AnswerRecord.id,
+                AnswerRecord.answer_text,
             )
             .where(or_(AnswerRecord.outcome == "no_answer", AnswerRecord.id.in_(down)))
             .order_by(AnswerRecord.created_at.desc())
@@ -295,8 +314,8 @@ class Storage:
         with self._begin() as session:
             rows = session.execute(query).all()
         return [
-            GapQuestion(q, outcome == "no_answer", bool(down_flag), _utc(at))
-            for q, outcome, down_flag, at in rows
+            GapQuestion(q, outcome == "no_answer", bool(down_flag), _utc(at), aid, given or "")
+            for q, outcome, down_flag, at, aid, given in rows
         ]
 
     def counts(self) -> dict[str, int]:
@@ -304,4 +323,3 @@ class Storage:
             answers = session.scalar(select(func.count()).select_from(AnswerRecord)) or 0
             feedback = session.scalar(select(func.count()).select_from(FeedbackRecord)) or 0
         return {"answers": answers, "feedback": feedback}
-

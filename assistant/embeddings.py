@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
 
-from assistant.settings import PACKAGED_MODEL, Settings
+from assistant.settings import PACKAGED_MODEL, Settings, StartupError
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerBase
@@ -60,14 +60,24 @@ def make_embeddings(settings: Settings) -> Embeddings:
     if settings.embedding_backend == "torch":
         from langchain_huggingface import HuggingFaceEmbeddings
 
-        return HuggingFaceEmbeddings(
-            model_name=model,
-            model_kwargs={"device": "cpu"},
-            encode_kwargs={"normalize_embeddings": True, "batch_size": 32},
-        )
+        try:
+            return HuggingFaceEmbeddings(
+                model_name=model,
+                model_kwargs={"device": "cpu"},
+                encode_kwargs={"normalize_embeddings": True, "batch_size": 32},
+            )
+        except OSError as exc:  # a hub id offline or unknown, a directory without weights
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StartupError(
+                f"ASSISTANT_EMBEDDING_MODEL {model!r} cannot be loaded: {first}"
+            ) from exc
     if settings.embedding_backend in ("onnx", "onnx-int8"):
         if not Path(model).exists():
-            raise ValueError("the ONNX backends need a local model directory, not a hub id")
+            raise ValueError(
+                f"ASSISTANT_EMBEDDING_MODEL {model!r} is not a local model directory, which the "
+                f"ONNX backends need: give a directory, {PACKAGED_MODEL!r}, or "
+                "ASSISTANT_EMBEDDING_BACKEND=torch for a hub id"
+            )
         from assistant.onnx_backend import OnnxEmbeddings
 
         return OnnxEmbeddings.from_model_dir(

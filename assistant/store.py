@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
-from assistant.settings import Settings
+from assistant.settings import Settings, StartupError
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -85,9 +85,7 @@ class ServerClient(_Guard):
                     import chromadb
 
                     make = _guarded(chromadb.HttpClient, self._address)
-                    self._target = make(
-                        host=self._host, port=self._port, settings=self._settings
-                    )
+                    self._target = make(host=self._host, port=self._port, settings=self._settings)
         return super().__getattr__(name)
 
 
@@ -100,8 +98,18 @@ def make_chroma_client(settings: Settings) -> ClientAPI:
     if settings.chroma_host:
         client = ServerClient(settings.chroma_host, settings.chroma_port, chroma_settings)
         return cast("ClientAPI", client)
+    from chromadb.errors import ChromaError
+
     settings.chroma_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+    try:
+        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
+    except ChromaError as exc:
+        # A corrupt or foreign chroma.sqlite3 ("file is not a database"): one line, not the
+        # 80-line traceback of Chroma's start-up.
+        raise StartupError(
+            f"the index {settings.chroma_dir / 'chroma.sqlite3'} cannot be opened ({exc}): "
+            f"restore it, or delete {settings.chroma_dir} and run `help-assistant ingest`"
+        ) from exc
 
 
 def store_address(settings: Settings) -> str | None:

@@ -328,6 +328,8 @@ def serve(
     """Serve the HTTP API and the chat page (http://HOST:PORT/)."""
     import uvicorn
 
+    from api.server_options import uvicorn_options
+
     settings = load_settings()  # fail fast on bad settings, before uvicorn starts
     if not settings.chroma_host and not settings.chroma_dir.exists():
         raise fail("the knowledge base index was never built: run `help-assistant ingest`")
@@ -339,7 +341,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
-        proxy_headers=False,
+        **uvicorn_options(settings),
     )
 
 

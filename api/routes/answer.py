@@ -40,7 +40,7 @@ async def answer(body: AnswerRequest, service: AnswerServiceDep) -> Answer:
     response_class=EventSourceResponse,
     responses={
         200: {
-            "description": "`delta` events with a few words each (`{\"text\": ...}`), then one "
+            "description": '`delta` events with a few words each (`{"text": ...}`), then one '
             "`done` event whose data is the whole Answer JSON (outcome, citations, answer_id).",
             "content": {"text/event-stream": {"example": _STREAM_EXAMPLE}},
         },

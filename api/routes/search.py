@@ -11,9 +11,7 @@ from api.schemas import PassageOut, SearchRequest, SearchResponse
 router = APIRouter(prefix="/v1", tags=["search"])
 
 
-@router.post(
-    "/search", response_model=SearchResponse, summary="Ranked passages", responses=ERRORS
-)
+@router.post("/search", response_model=SearchResponse, summary="Ranked passages", responses=ERRORS)
 async def search(body: SearchRequest, service: AnswerServiceDep) -> SearchResponse:
     """The best `k` passages (1 to 50) with article, section, url and a score in [0, 1]."""
     passages = await service.search(body.query, body.k, body.filters)

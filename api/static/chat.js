@@ -1,6 +1,7 @@
 // Chat widget for the help assistant: streams answers from POST /v1/answer/stream (SSE),
 // keeps the conversation for follow-ups and sends thumbs up/down to POST /v1/feedback.
-// Every piece of answer or article text is set with textContent, never parsed as HTML.
+// Every piece of answer or article text is set with textContent, never parsed as HTML; lists in
+// answers ("- " items, "1. " steps) are built as list elements.
 "use strict";
 
 (() => {
@@ -35,6 +36,30 @@
     return node;
   }
 
+  // Answer text -> paragraphs and lists, as DOM nodes (the text itself never becomes markup).
+  function renderText(container, text) {
+    container.replaceChildren();
+    let list = null;
+    for (const line of String(text).split("\n")) {
+      const bullet = /^\s*[-*•]\s+(.*)$/.exec(line);
+      const step = /^\s*(\d+)[.)]\s+(.*)$/.exec(line);
+      if (bullet || step) {
+        const kind = bullet ? "UL" : "OL";
+        if (!list || list.tagName !== kind) {
+          list = el(kind.toLowerCase(), "msg__list");
+          if (step && step[1] !== "1") list.start = Number(step[1]);
+          container.append(list);
+        }
+        list.append(el("li", null, bullet ? bullet[1] : step[2]));
+      } else if (line.trim()) {
+        list = null;
+        container.append(el("p", "msg__para", line));
+      } else {
+        list = null;
+      }
+    }
+  }
+
   function scrollToEnd() {
     log.scrollTop = log.scrollHeight;
   }
@@ -49,11 +74,15 @@
   function addAssistantMessage() {
     const message = el("div", "msg msg--assistant");
     message.setAttribute("aria-busy", "true");
-    const body = el("p", "msg__text");
-    message.append(el("p", "msg__who visually-hidden", "Assistant:"), body);
+    const body = el("div", "msg__text");
+    // Three dots while the answer is looked up and streamed; the status line says it in words.
+    const typing = el("span", "typing");
+    typing.setAttribute("aria-hidden", "true");
+    typing.append(el("span", "typing__dot"), el("span", "typing__dot"), el("span", "typing__dot"));
+    message.append(el("p", "msg__who visually-hidden", "Assistant:"), body, typing);
     log.append(message);
     scrollToEnd();
-    return { message, body };
+    return { message, body, typing };
   }
 
   function showError(message, text) {
@@ -192,7 +221,7 @@
   }
 
   function renderAnswer(message, body, answer) {
-    body.textContent = answer.answer;
+    renderText(body, answer.answer);
     message.dataset.outcome = answer.outcome;
     message.dataset.answerId = answer.answer_id;
     renderSources(message, answer.citations || []);
@@ -218,7 +247,7 @@
     sendButton.disabled = true;
     status.textContent = "Looking in our help articles…";
     addUserMessage(question);
-    const { message, body } = addAssistantMessage();
+    const { message, body, typing } = addAssistantMessage();
     try {
       const response = await fetch("/v1/answer/stream", {
         method: "POST",
@@ -234,7 +263,7 @@
       for await (const event of sseEvents(response.body)) {
         if (event.event === "delta") {
           text += JSON.parse(event.data).text;
-          body.textContent = text;
+          renderText(body, text);
           scrollToEnd();
         } else if (event.event === "done") {
           answer = JSON.parse(event.data);
@@ -250,6 +279,7 @@
     } catch {
       showError(message, "Could not reach the assistant. Check your connection and try again.");
     } finally {
+      typing.remove();
       busy = false;
       sendButton.disabled = false;
       status.textContent = "";

@@ -33,7 +33,7 @@ from assistant.core import Assistant  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from tests.browser import browser, page  # noqa: E402, F401 - the Chromium fixtures
 
-ADMIN_KEY = "test-admin-key-0123456789"
+ADMIN_KEY = "test-admin-key-0123456789abcdef0123"
 ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 MakeClient = Callable[..., TestClient]
@@ -53,7 +53,9 @@ def _clean_env() -> Iterator[None]:
 def api_settings(kb_settings: Settings) -> Settings:
     """The shared index of knowledge/articles (tests/conftest.py ingests it once per session),
     with an admin key and no rate limit; answers are stored in its data dir."""
-    return settings_with(kb_settings, admin_api_key=ADMIN_KEY, rate_limit="off")
+    return settings_with(
+        kb_settings, admin_api_key=ADMIN_KEY, rate_limit="off", admin_failure_limit="off"
+    )
 
 
 @pytest.fixture(scope="session")

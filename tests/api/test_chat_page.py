@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.api.conftest import ADMIN, LiveServer
 
@@ -83,3 +83,71 @@ def test_keyboard_only_and_labels(page: Page, live_server: LiveServer) -> None:
 
     expect(log.locator(".msg--assistant[data-answer-id]")).to_have_count(1)
     expect(page.get_by_role("textbox", name="Your question")).to_have_value("")
+
+
+TYPING_WATCH = """() => {
+  window.typingSeen = false;
+  new MutationObserver((records) => {
+    for (const record of records) for (const node of record.addedNodes) {
+      if (node.nodeType !== 1) continue;
+      const dots = node.matches(".typing") ? node : node.querySelector(".typing");
+      if (dots && dots.getBoundingClientRect().width > 0) window.typingSeen = true;
+    }
+  }).observe(document.getElementById("log"), { childList: true, subtree: true });
+}"""
+
+
+def test_lists_typing_indicator_and_follow_ups(page: Page, live_server: LiveServer) -> None:
+    page.goto(live_server.url + "/")
+    page.evaluate(TYPING_WATCH)
+    ask(page, "What is the weekly foot strength routine?")
+    assert page.evaluate("window.typingSeen") is True  # dots shown while the answer streamed
+    expect(page.locator(".typing")).to_have_count(0)  # and gone once it is complete
+    routine = page.locator(".msg--assistant").last
+    steps = routine.locator("ol > li")
+    expect(steps.first).to_be_visible()
+    assert steps.count() >= 5
+    texts = routine.locator(".msg__text").all_inner_texts()[0]
+    assert "\n1. " not in texts and not texts.startswith("1. ")  # numbers are list markers now
+
+    first = ask(page, "What are pogo hops?")
+    assert first["question"] == "What are pogo hops?"
+    first_text = page.locator(".msg--assistant").last.locator(".msg__text").inner_text()
+    ask(page, "How do I make them harder?")
+    follow = page.locator(".msg--assistant").last
+    items = follow.locator("ul > li")
+    expect(items.first).to_be_visible()
+    assert all(not t.startswith("- ") for t in items.all_inner_texts())
+    follow_text = follow.locator(".msg__text").inner_text()
+    assert "- " not in follow_text.splitlines()[0]
+    first_sentence = first_text.split(" [1]")[0]
+    assert first_sentence not in follow_text  # the follow-up shows only its own answer
+    # the answer is text, never markup: no element but paragraphs and lists in the message
+    tags = follow.locator(".msg__text *").evaluate_all(
+        "els => [...new Set(els.map(e => e.tagName))]"
+    )
+    assert set(tags) <= {"P", "UL", "OL", "LI"}
+
+
+@pytest.mark.parametrize("width", [375, 1200])
+def test_layout_at_phone_and_desktop_width(
+    browser: Browser, live_server: LiveServer, width: int
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(live_server.url + "/")
+    ask(page, "What is the weekly foot strength routine?")
+    ask(page, "How do I do calf raises?")
+    ask(page, "What are pogo hops?")
+    box = page.get_by_role("textbox", name="Your question")
+    expect(box).to_be_in_viewport()  # long answers scroll inside the log, not the page
+    expect(page.get_by_role("button", name="Ask")).to_be_in_viewport()
+    scroll_width, inner_width = page.evaluate(
+        "[document.documentElement.scrollWidth, window.innerWidth]"
+    )
+    assert scroll_width <= inner_width  # no horizontal scroll
+    bounds = box.bounding_box()
+    assert bounds is not None and bounds["x"] >= 0 and bounds["x"] + bounds["width"] <= width
+    page.screenshot(path=f"/tmp/chat-{width}.png")
+    context.close()

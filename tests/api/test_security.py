@@ -6,7 +6,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from api.middleware import TokenBucketLimiter
+from api.ratelimit import TokenBucketLimiter
 from api.routes.pages import STATIC_DIR
 from tests.api.conftest import ADMIN, MakeClient
 

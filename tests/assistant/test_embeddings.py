@@ -70,3 +70,13 @@ def test_settings_read_lists_from_the_environment(monkeypatch: pytest.MonkeyPatc
     settings = Settings()
     assert [str(p) for p in settings.articles_dir] == ["a", "b"]
     assert settings.cors_origins == ["http://x.test", "http://y.test"]
+
+
+def test_a_hub_id_with_the_onnx_backend_is_one_line_naming_the_setting() -> None:
+    with pytest.raises(ValueError) as caught:
+        make_embeddings(Settings(embedding_model="org/some-model"))
+
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "ASSISTANT_EMBEDDING_MODEL 'org/some-model'" in message
+    assert "ASSISTANT_EMBEDDING_BACKEND=torch" in message

@@ -87,6 +87,7 @@ def chroma(tmp_path: Path) -> Iterator[ChromaServer]:
 def assert_unreachable(response: httpx.Response, port: int) -> None:
     assert response.status_code == 503, response.text
     body = response.json()
+    body = body.get("error", body)  # the OpenAI-compatible route: OpenAI's error shape
     text = body.get("message", "") + str(body.get("detail", ""))
     assert f"the vector store at 127.0.0.1:{port} is unreachable" in text.lower(), body
     assert int(response.headers["retry-after"]) > 0

@@ -16,7 +16,7 @@ from assistant.core import Assistant
 from assistant.settings import Settings
 from eval.bench.server import UvicornServer, server_env
 
-KEY = "log-secret-admin-key-93e1f0c2"
+KEY = "log-secret-admin-key-93e1f0c2-5d7a9b"
 MARKER = "zyzzyva-question-marker"
 QUESTIONS = [f"How do I do calf raises? {MARKER}", f"{MARKER} what about my subscription?",
              f"I felt a pop in my calf {MARKER}", f"my admin key is {KEY}, what are pogo hops?"]

@@ -1,0 +1,156 @@
+"""Agents' corrections, stored in the answers database (the ``corrections`` table).
+
+A correction is the right answer to one question, written by a support agent, with the
+articles it cites. The question's embedding is stored with it, so matching a new question costs
+no embedding beyond the one the assistant computes anyway. Example::
+
+    store = CorrectionStore(storage)
+    saved = store.add(question="q", vector=[...], answer="a [1]",
+                      citations=[{"article_id": "calf-raises", "section": ""}], author="Sam")
+    store.update(saved.id, answer="better [1]", author="Kim")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from api.storage import Base, Storage, _now, _utc, with_retry
+
+
+class CorrectionRecord(Base):
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    question: Mapped[str] = mapped_column(Text)
+    question_vector: Mapped[list[float]] = mapped_column(JSON)
+    answer: Mapped[str] = mapped_column(Text)
+    #: ``[{"article_id": ..., "section": ...}]``, in the order of the ``[n]`` markers.
+    citations: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    #: Short phrases the right answer must contain (the evaluation case's required facts).
+    facts: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: The answer that was wrong, when the correction was made from one.
+    answer_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    author: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_by: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+@dataclass(frozen=True)
+class Correction:
+    id: int
+    question: str
+    answer: str
+    citations: list[dict[str, Any]]
+    author: str
+    created_at: datetime
+    facts: list[str] = field(default_factory=list)
+    answer_id: str | None = None
+    updated_by: str | None = None
+    updated_at: datetime | None = None
+    vector: list[float] = field(default_factory=list, repr=False)
+
+
+def _correction(r: CorrectionRecord) -> Correction:
+    return Correction(
+        id=r.id,
+        question=r.question,
+        answer=r.answer,
+        citations=list(r.citations),
+        facts=list(r.facts or []),
+        author=r.author,
+        created_at=_utc(r.created_at),
+        answer_id=r.answer_id,
+        updated_by=r.updated_by,
+        updated_at=_utc(r.updated_at) if r.updated_at else None,
+        vector=list(r.question_vector),
+    )
+
+
+class CorrectionStore:
+    """Create, list, edit and remove corrections (synchronous: call it from a worker thread)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def add(
+        self,
+        *,
+        question: str,
+        vector: list[float],
+        answer: str,
+        citations: list[dict[str, Any]],
+        author: str,
+        facts: list[str] | None = None,
+        answer_id: str | None = None,
+    ) -> Correction:
+        def write() -> Correction:
+            with self.storage._begin() as session, session.begin():
+                record = CorrectionRecord(
+                    question=question, question_vector=vector, answer=answer,
+                    citations=citations, facts=facts or [], author=author, answer_id=answer_id,
+                )  # fmt: skip
+                session.add(record)
+                session.flush()
+                return _correction(record)
+
+        return with_retry(write)
+
+    def get(self, correction_id: int) -> Correction | None:
+        with self.storage._begin() as session:
+            record = session.get(CorrectionRecord, correction_id)
+            return _correction(record) if record else None
+
+    def all(self) -> list[Correction]:
+        """Newest first."""
+        with self.storage._begin() as session:
+            rows = session.scalars(select(CorrectionRecord).order_by(CorrectionRecord.id.desc()))
+            return [_correction(r) for r in rows]
+
+    def update(
+        self,
+        correction_id: int,
+        *,
+        author: str,
+        question: str | None = None,
+        vector: list[float] | None = None,
+        answer: str | None = None,
+        citations: list[dict[str, Any]] | None = None,
+        facts: list[str] | None = None,
+    ) -> Correction | None:
+        """The changed correction, or None when there is none with that id."""
+
+        def write() -> Correction | None:
+            with self.storage._begin() as session, session.begin():
+                record = session.get(CorrectionRecord, correction_id)
+                if record is None:
+                    return None
+                if question is not None and vector is not None:
+                    record.question, record.question_vector = question, vector
+                if answer is not None:
+                    record.answer = answer
+                if citations is not None:
+                    record.citations = citations
+                if facts is not None:
+                    record.facts = facts
+                record.updated_by, record.updated_at = author, _now()
+                session.flush()
+                return _correction(record)
+
+        return with_retry(write)
+
+    def delete(self, correction_id: int) -> bool:
+        def write() -> bool:
+            with self.storage._begin() as session, session.begin():
+                record = session.get(CorrectionRecord, correction_id)
+                if record is None:
+                    return False
+                session.delete(record)
+                return True
+
+        return with_retry(write)
