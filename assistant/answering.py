@@ -192,6 +192,13 @@ class ExtractiveAnswerer:
             "unit": max(s[1] for s in scored),
             "heading": heading_cos,
             "fit": max(sentence_fit(u.text, qtype) for _, u in chosen),
+            # how clearly one section answers: the section ranker's log-odds that the best
+            # candidate beats the runner-up (0 when there is no runner-up to beat)
+            "margin": (
+                ranker.score(features[ranked[0]]) - ranker.score(features[ranked[1]])
+                if len(ranked) > 1
+                else 0.0
+            ),
         }
         draft.sections = [(candidates[i].chunk_id, features[i]) for i in ranked]
         draft.leads = leads

@@ -2,7 +2,8 @@
 
 The inputs are computed on the way to an answer and named (see :data:`FEATURES`): the top
 passage's dense similarity, the best sentence's and heading's similarity, how well the lead
-sentence gives the kind of answer asked for, the share of the question's informative words that
+sentence gives the kind of answer asked for, how clearly the section ranker prefers the best
+section to the runner-up (``margin``), the share of the question's informative words that
 the answer's section contains, and the number of *unknown key terms*: words of the question that
 the knowledge base never uses, that are not everyday English (Zipf frequency below 4.5 in
 ``wordfreq``), and that are not a typo or a prefix of a word it does use.
@@ -24,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 #: The model's inputs, by name: what an AnswerTrace's ``features`` holds.
-FEATURES = ("dense", "unit", "heading", "fit", "overlap", "unknown")
+FEATURES = ("dense", "unit", "heading", "fit", "margin", "overlap", "unknown")
 MODEL_PATH = Path(__file__).parent / "models" / "answerability.json"
 #: Words at least this common in English are never "unknown key terms" (Zipf scale: 4.5 is
 #: about 30 per million words: "idea", "really", "bad" are above it; "marathon" is below).

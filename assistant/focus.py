@@ -27,6 +27,10 @@ RUN_ON_WORDS = 20
 #: A sentence with no context cue is kept only with at least this many content words
 #: ("No real damage." and "Long week." go, "my calves are wrecked after intervals" stays).
 OTHER_MIN_CONTENT = 3
+#: An asking sentence with at most this many content words leans on the rest of the message
+#: ("how often?", "help??"); with more it stands on its own and the asker's context stays out
+#: of the query.
+LEANS_CONTENT = 2
 
 
 @dataclass(frozen=True)
@@ -124,9 +128,22 @@ _CONTEXT_CUE = re.compile(
 _ANAPHORA = re.compile(
     r"\b(?:it|its|it's|them|they|that|this|those|these|one|ones|there|then|same)\b", re.I
 )
+#: A question about the asker's own case leans on the context they gave.
+_PERSONAL = re.compile(
+    r"\b(?:for me|for someone (?:like me|my age|of my)|at my (?:age|weight|level)|in my case|"
+    r"someone like me|people like me|my situation|my age)\b",
+    re.I,
+)
 _LEADING_FILLER = re.compile(
     r"^(?:(?:hi|hey|hello|hiya|ok(?:ay)?|so|and|um+|uh+|well|right|anyway|yeah|quick question|"
-    r"random (?:one|question)|question)\b[\s,.:;!-]*)+",
+    r"quick one|random (?:one|question)|question)\b[\s,.:;!-]*)+",
+    re.I,
+)
+#: Openers that say nothing about the question; unlike _LEADING_FILLER it keeps "and", "so",
+#: "ok", which mark a follow-up.
+_GREETING_OPENER = re.compile(
+    r"^(?:(?:hi|hey|hello|hiya|um+|uh+|quick question|quick one|random (?:one|question)|"
+    r"(?:ok(?:ay)? )?so i was wondering|i was wondering|i'm wondering)\b[\s,.:;!-]*)+",
     re.I,
 )
 _STOP = frozenset(
@@ -196,6 +213,14 @@ def _content_count(sentence: str) -> int:
     return sum(1 for w in _words(sentence) if w.lower() not in _STOP)
 
 
+def last_question(message: str) -> str:
+    """The last sentence of a message without a chatty opener: what a follow-up is judged by
+    ("I'm 47. And how do I make them harder?" -> "how do I make them harder?")."""
+    sentences = split_sentences(message) or [message]
+    last = _GREETING_OPENER.sub("", sentences[-1]).strip()
+    return last or sentences[-1]
+
+
 def _clean(sentence: str) -> str:
     """Drop a chatty opener ("hey so quick question, ...") and a leading conjunction."""
     text = _LEADING_FILLER.sub("", sentence).strip()
@@ -210,18 +235,26 @@ def _clean(sentence: str) -> str:
 
 
 def focus(message: str) -> Focus:
-    """The asking part of a long message, with the context sentences that change its answer.
+    """The asking part of a message, with the context sentences that change its answer.
 
-    Short messages (at most :data:`SHORT_WORDS` words, or a single sentence and clause) come
-    back unchanged, as their own only asking sentence. In a long message without any asking
-    sentence, ``asking`` is empty and the query is the message minus its chit-chat.
+    A message of one sentence comes back unchanged, as its own only asking sentence.
+
+    - **Short messages** (at most :data:`SHORT_WORDS` words) lose only a sentence about the
+      asker (age, mileage, the training block) put beside a question that stands on its own:
+      "I'm 47. When shouldn't I do jump training?" retrieves exactly what "When shouldn't I do
+      jump training?" does. A question that leans on it ("does it take longer *for me*?",
+      "what about *them*?", "help??") keeps the whole message.
+    - **Long messages** are split into sentences and clauses, sorted into asking, context,
+      chit-chat and other; the query is the asking sentences with the context that can change
+      the answer, without the chit-chat. Without any asking sentence, ``asking`` is empty and
+      the query is the message minus its chit-chat.
     """
     text = message.strip()
-    if len(_words(text)) <= SHORT_WORDS:
-        return Focus(text, [text] if text else [], [])
-    units = [c for s in split_sentences(text) for c in _clauses(s)]
+    short = len(_words(text)) <= SHORT_WORDS
+    sentences = split_sentences(text)
+    units = sentences if short else [c for s in sentences for c in _clauses(s)]
     if len(units) <= 1:
-        return Focus(text, [text], [])
+        return Focus(text, [text] if text else [], [])
     kinds: list[str] = []
     for unit in units:
         if asks(unit) and _content_count(_clean(unit)) >= 1:
@@ -235,14 +268,26 @@ def focus(message: str) -> Focus:
         else:
             kinds.append("other")
     asking_units = [u for u, k in zip(units, kinds, strict=True) if k == "asking"]
+    # The question leans on the rest of the message for its subject ("...do *them*?",
+    # "help??") or on the asker's circumstances ("...for me?").
+    leans = not asking_units or any(
+        _ANAPHORA.search(u) or _PERSONAL.search(u) or _content_count(_clean(u)) <= LEANS_CONTENT
+        for u in asking_units
+    )
+    if short:
+        # a short message loses only the asker's context, and only when the question stands
+        # on its own
+        if leans or "context" not in kinds:
+            return Focus(text, [text], [])
+        rest = [u for u, k in zip(units, kinds, strict=True) if k != "context"]
+        context = [u for u, k in zip(units, kinds, strict=True) if k == "context"]
+        return Focus(" ".join(rest), asking_units, context)
     # A sentence without a cue is still kept when it says something (it may name the subject
     # or a symptom: "my calves are wrecked after yesterday's intervals"), and always when the
-    # question leans on it for its subject ("...do *them*?", "help??"); two-word asides go.
-    leans = not asking_units or any(
-        _ANAPHORA.search(u) or _content_count(_clean(u)) <= 3 for u in asking_units
-    )
+    # question leans on it (or is thin); two-word asides go.
+    thin = leans or any(_content_count(_clean(u)) <= OTHER_MIN_CONTENT for u in asking_units)
     for i, kind in enumerate(kinds):
-        if kind == "other" and (leans or _content_count(units[i]) >= OTHER_MIN_CONTENT):
+        if kind == "other" and (thin or _content_count(units[i]) >= OTHER_MIN_CONTENT):
             kinds[i] = "context"
     kept = [
         (_clean(u), k) for u, k in zip(units, kinds, strict=True) if k in ("asking", "context")

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from assistant.focus import last_question
 from assistant.types import Turn
 
 #: Weight of the new question in the mixed dense query vector of a follow-up; a question with
@@ -77,7 +78,10 @@ def resolve(question: str, history: Sequence[Turn] | None) -> Resolved:
     """Attach the previous user turn's topic to a question that reads like a follow-up."""
     question = question.strip()
     previous = [t.content.strip() for t in history or [] if t.role == "user" and t.content.strip()]
-    if not previous or not looks_like_followup(question):
+    # judged by the sentence that asks: a greeting or the asker's context before it changes
+    # nothing ("hi! and on android?")
+    probe = last_question(question)
+    if not previous or not looks_like_followup(probe):
         return Resolved(question, question, None)
     topic = previous[-1]
     # A chain of follow-ups ("and harder?" after "how long?") leans on the turn before too.
@@ -85,10 +89,10 @@ def resolve(question: str, history: Sequence[Turn] | None) -> Resolved:
         topic = f"{previous[-2]} {topic}"
     topic_words = " ".join(_content_words(topic))
     query = f"{question} {topic_words}".strip()
-    if _SWITCH.search(question):
+    if _SWITCH.search(probe):
         # "what about the inner thighs?": the same intent about a new subject; the answer's
         # sentences must match the new subject, not the old one.
         return Resolved(question, query, topic_words or None, QUESTION_WEIGHT, question)
-    thin = len(_content_words(question)) <= 3
+    thin = len(_content_words(probe)) <= 3
     weight = THIN_QUESTION_WEIGHT if thin else QUESTION_WEIGHT
     return Resolved(question, query, topic_words or None, weight)

@@ -155,6 +155,9 @@ def fit(groups: list[Group], names: tuple[str, ...], current: LinearRanker) -> d
 
 
 def _write(model: dict[str, Any], out: Path, dataset_sha: str) -> None:
+    if out.exists():  # the hedge is chosen on the whole answer (see hedge_tune), not here
+        previous = json.loads(out.read_text(encoding="utf-8"))
+        model.update({k: v for k, v in previous.items() if k.startswith("hedge_")})
     model["fitted_on"] = {"dataset_sha256": dataset_sha, "split": "tune",
                           "date": date.today().isoformat()}  # fmt: skip
     model["created"] = datetime.now(UTC).isoformat(timespec="seconds")

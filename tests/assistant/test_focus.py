@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.focus import asks, focus, gives_context, is_chitchat, split_sentences
+from assistant.focus import (
+    asks,
+    focus,
+    gives_context,
+    is_chitchat,
+    last_question,
+    split_sentences,
+)
 
 # (message, a phrase the asking part must contain, phrases context must keep, phrases the
 # query must not contain)
@@ -227,3 +234,47 @@ def test_chitchat(sentence: str) -> None:
 def test_context_cues(sentence: str) -> None:
     assert gives_context(sentence)
     assert not is_chitchat(sentence)
+
+
+@pytest.mark.parametrize(("message", "query"), [
+    ("I'm 47 and have been running for about three years. When shouldn't I do jump training?",
+     "When shouldn't I do jump training?"),
+    ("I run about 25 km a week, mostly on roads. how long is the reset link good for",
+     "how long is the reset link good for"),
+])
+def test_a_side_note_about_the_asker_leaves_a_short_question_alone(message: str, query: str) -> None:  # noqa: E501
+    result = focus(message)
+    assert result.query == query
+    assert result.context == [message.split(". ")[0] + "."]
+
+
+@pytest.mark.parametrize("message", [
+    "I'm 58. Does the transition take longer for me?",  # about the asker's own case
+    "I'm training for a marathon. Can I do them on the beach?",  # leans on the conversation
+])
+def test_context_stays_when_the_question_leans_on_it(message: str) -> None:
+    assert focus(message).query == message
+
+
+@pytest.mark.parametrize(("message", "last"), [
+    ("um hello, and on android?", "and on android?"),
+    ("hi! quick one: what if that's too easy?", "what if that's too easy?"),
+    ("I'm 47. And how do I make them harder?", "And how do I make them harder?"),
+    ("so should I still do my hill reps tomorrow?", "so should I still do my hill reps tomorrow?"),
+])
+def test_last_question_drops_openers_but_keeps_follow_up_cues(message: str, last: str) -> None:
+    assert last_question(message) == last
+
+
+def test_a_follow_up_after_a_greeting_or_context_is_still_a_follow_up() -> None:
+    from assistant.followups import resolve
+    from assistant.types import Turn
+
+    history = [Turn(role="user", content="how do I do pogo hops?"),
+               Turn(role="assistant", content="Bounce on the balls of the feet [1].")]  # fmt: skip
+    for message in ("and how do I make them harder?",
+                    "I'm 47 and run 30 km a week. and how do I make them harder?",
+                    "um hello, and how do I make them harder?"):  # fmt: skip
+        resolved = resolve(message, history)
+        assert resolved.is_followup and "pogo" in resolved.query, message
+    assert not resolve("I'm 47. what should I eat the night before a race?", history).is_followup
