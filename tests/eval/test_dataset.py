@@ -16,8 +16,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import frontmatter
-
 from eval.dataset import load_dataset, split_for
 from eval.kbs import KBS
 
@@ -84,14 +82,16 @@ def own_articles(kb: str) -> frozenset[str]:
 
 @cache
 def _read_articles(folder: Path) -> dict[str, dict[str, Any]]:
+    """Every article of a folder as the product's loaders read it (Markdown and .txt pages)."""
+    from knowledge.loaders import load_paths
+
     out: dict[str, dict[str, Any]] = {}
-    for path in sorted(folder.glob("*.md")):
-        post = frontmatter.load(path)
-        art_id = str(post.metadata["id"])
-        body = str(post.content)
+    for doc in load_paths(folder).documents:
+        art_id = str(doc.metadata["article_id"])
+        body = doc.page_content
         plain = LINK_RE.sub(r"\1", body).replace("**", "").replace("`", "")
-        title = str(post.metadata.get("title", ""))
-        summary = str(post.metadata.get("summary", ""))
+        title = str(doc.metadata.get("title", ""))
+        summary = str(doc.metadata.get("summary", ""))
         out[art_id] = {
             "title": title,
             "summary": summary,
