@@ -4,6 +4,10 @@ Mounted by ``cli/main.py`` with ``app.command("eval")(eval_command)``. The work 
 :func:`run_eval`, which tests call with an already loaded embedding model and their own
 knowledge-base registry.
 
+Agents' corrections (``api/corrections.py``, stored in the answers database of the data dir)
+run as extra cases tagged ``correction``, on the runners knowledge base unless the row names
+another; ``--no-corrections`` leaves them out.
+
 Example::
 
     help-assistant eval --configs hybrid --gate
@@ -66,6 +70,7 @@ class EvalOptions:
     floors: Path = DEFAULT_FLOORS
     perturb: bool | None = None  # None: on with --gate or --update-baseline
     kbs: str | None = None
+    corrections: bool = True
 
     @property
     def perturbing(self) -> bool:
@@ -108,12 +113,16 @@ def eval_command(
     limit: Annotated[int | None, typer.Option(min=1, help="Only the first N cases.")] = None,
     resamples: Annotated[int, typer.Option(min=100, help="Bootstrap resamples.")] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    corrections: Annotated[
+        bool, typer.Option(help="Also run agents' corrections (the answers database) as cases "
+                           "tagged correction; --limit does not apply to them.")
+    ] = True,  # fmt: skip
 ) -> None:
     """Evaluate configurations side by side per knowledge base and split; write result JSON,
     Markdown and an HTML report."""
     options = EvalOptions(dataset, configs, out, gate, update_baseline, baseline, export or [],
                           data_dir, ingest, limit, resamples, seed, floors, perturb,
-                          kb)  # fmt: skip
+                          kb, corrections)  # fmt: skip
     code = run_eval(options)
     if code:
         raise typer.Exit(code)
@@ -156,7 +165,7 @@ def run_eval(
 ) -> int:
     """The whole command; returns the exit code (0 ok, 1 gate failed, 2 usage error)."""
     from eval.gate import baseline_from, check, load_baseline
-    from eval.kbs import KBS
+    from eval.kbs import KBS, resolve_kbs
     from eval.report import write_reports
 
     try:
@@ -169,6 +178,10 @@ def run_eval(
     from assistant.settings import load_settings
 
     settings = load_settings()
+    if options.corrections:
+        dataset = with_corrections(dataset, correction_rows(settings), registry or KBS,
+                                   options.kbs)  # fmt: skip
+        kbs = resolve_kbs(dataset.kbs(), registry or KBS)
     if embeddings is None:
         from assistant.embeddings import make_embeddings
 
@@ -194,6 +207,67 @@ def run_eval(
         options.baseline.write_text(json.dumps(new, indent=2) + "\n", encoding="utf-8")
         console.print(f"baseline written to {options.baseline}", highlight=False)
     return code
+
+
+def correction_rows(settings: Settings) -> list[dict[str, Any]]:
+    """Agents' corrections as case rows (``api.corrections.corrections_as_cases``); none when
+    the answers database was never created, and a warning line when it cannot be read."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from api.corrections import corrections_as_cases
+
+    url = make_url(settings.answers_db_url)
+    if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+        return []  # reading would create an empty database (and fail without the data dir)
+    try:
+        return corrections_as_cases(settings)
+    except SQLAlchemyError as exc:
+        console.print(f"[yellow]corrections not read[/] ({url.render_as_string()}): "
+                      f"{type(exc).__name__}", highlight=False)  # fmt: skip
+        return []
+
+
+def with_corrections(
+    dataset: Dataset,
+    rows: list[dict[str, Any]],
+    registry: Mapping[str, KnowledgeBase],
+    kbs: str | None = None,
+) -> Dataset:
+    """``dataset`` plus the correction rows as cases (after its own, in the rows' order). A row
+    runs on the default knowledge base (runners) unless it names one; rows for a knowledge base
+    not in ``registry`` or not among ``kbs``, with an id the dataset has, or that do not load as
+    a case are left out with a warning. The fingerprint covers the added rows."""
+    from pydantic import ValidationError
+
+    from eval.dataset import DEFAULT_KB, Case, dataset_sha256
+
+    wanted = {k.strip() for k in kbs.split(",") if k.strip()} if kbs else None
+    seen = {c.id for c in dataset.cases}
+    added: list[Case] = []
+    for row in rows:
+        row = {"kb": DEFAULT_KB, **row}
+        why = None
+        if row["kb"] not in registry:
+            why = f"knowledge base {row['kb']!r} is not one of {', '.join(registry)}"
+        elif wanted is not None and row["kb"] not in wanted:
+            continue
+        elif row.get("id") in seen:
+            why = "the dataset has a case with that id"
+        if why is None:
+            try:
+                added.append(Case.model_validate(row))
+                seen.add(added[-1].id)
+                continue
+            except ValidationError as exc:
+                why = str(exc.errors()[0]["msg"])
+        console.print(f"[yellow]correction {row.get('id')} left out[/]: {why}", highlight=False)
+    if not added:
+        return dataset
+    console.print(f"corrections: {len(added)} run as cases (tag correction)", highlight=False)
+    extra = json.dumps([c.model_dump(mode="json") for c in added], sort_keys=True)
+    sha = dataset_sha256((dataset.sha256 + extra).encode())
+    return dataset.model_copy(update={"cases": [*dataset.cases, *added], "sha256": sha})
 
 
 def _exports(options: EvalOptions, run: EvalRun, dataset: Dataset, out_dir: Path) -> dict:
