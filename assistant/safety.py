@@ -182,7 +182,11 @@ _INJECTION = re.compile(r"(?<!\w)(?:" + "|".join((
     r"do anything now", r"(?:developer|god|debug|sudo|dan|unrestricted) mode", r"jailbr[eo]\w*",
     r"(?:pretend|act|imagine|roleplay|behave|answer|you are|you have)\b[^.?!]{0,40}\b(?:no"
     r"|without(?: any)?) (?:rules|restrictions|limits|filters|guidelines|guardrails)",
-    r"(?:^|\n)\s*(?:system|assistant)\s*:", r"<\|?/?(?:system|im_start|im_end)\|?>",
+    r"(?:^|\n|[.?!]\s)\s*(?:system|assistant)\s*:", r"<\|?/?(?:system|im_start|im_end)\|?>",
+    r"</?(?:question|instructions?|prompt|rules?|context|user|assistant)\s*>",
+    r"the user is (?:an? |the )?(?:admin\w*|developer|root|superuser|owner)",
+    r"(?:print|show|reveal|repeat|display|output|leak|dump|give me)\b[^.?!]{0,30}\b(?:database"
+    r" (?:url|password)|data director\w*|connection string|credentials)",
     r"(?:pretend|imagine|assume|say) (?:that )?(?:your|the) (?:articles?|sources?|docs) say",
 )) + r")(?!\w)")
 
