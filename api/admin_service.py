@@ -1,8 +1,9 @@
 """What the admin routes do: reindex the articles, list feedback, report content gaps.
 
-The routes only translate HTTP into these calls and back. Reindexing is one at a time per app:
-the lock is the app's own (made in ``create_app``, kept on ``app.state``), so two apps in one
-process (tests, several workers' apps) never block each other. Example::
+The routes only translate HTTP into these calls and back. Reindexing is one at a time: per app
+(a lock made in ``create_app``, kept on ``app.state``) and across processes and workers (the
+data dir's writer lock, which ``help-assistant ingest`` takes too, tried without waiting), so a
+second reindex gets a 409 instead of running alongside. Example::
 
     service = AdminService(settings, assistant, storage, catalog, reindex_lock=threading.Lock())
     report = await service.reindex()  # ReindexInProgressError while another one runs
@@ -20,11 +21,12 @@ from api.gaps import group_gaps
 from api.storage import Storage
 from assistant.core import Assistant
 from assistant.settings import Settings
-from knowledge.ingest import IngestReport, run_ingest
+from knowledge.ingest import IngestReport, WriterBusyError, run_ingest
 
 
 class ReindexInProgressError(RuntimeError):
-    """Another reindex of this app is running; this one was not started (no queueing)."""
+    """Another reindex (this app's, another worker's) or an ingest is writing the index; this
+    one was not started (no queueing)."""
 
     def __init__(self) -> None:
         super().__init__("a reindex is already running")
@@ -57,8 +59,12 @@ class AdminService:
         if not self.reindex_lock.acquire(blocking=False):
             raise ReindexInProgressError
         try:
-            report = await run_in_threadpool(run_ingest, self.settings, self.assistant.embeddings)
+            report = await run_in_threadpool(
+                run_ingest, self.settings, self.assistant.embeddings, wait=False
+            )
             await run_in_threadpool(self.catalog.reload, self.settings)
+        except WriterBusyError:
+            raise ReindexInProgressError from None
         finally:
             self.reindex_lock.release()
         return reindex_report(report)

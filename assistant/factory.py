@@ -16,7 +16,7 @@ from assistant.safety import SafetyGate
 from assistant.settings import Settings
 from assistant.store import make_chroma_client, make_vectorstore
 from assistant.synonyms import Synonyms
-from assistant.units import UnitIndex
+from assistant.units import LiveUnitIndex, UnitIndex
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -45,8 +45,16 @@ def build_assistant(
     units = make_vectorstore(
         settings, embeddings, client=client, collection=units_collection(settings.collection)
     )
+    if retriever is None:
+        # Snapshots of chunks and units together: see assistant/retrieval.py.
+        retriever = HybridRetriever(chunks, embeddings, settings, units_store=units)
+    unit_index = (
+        LiveUnitIndex(retriever, units)
+        if isinstance(retriever, HybridRetriever) and retriever.units_store is not None
+        else UnitIndex(units)
+    )
     extractive = ExtractiveAnswerer(
-        UnitIndex(units),
+        unit_index,
         max_words=settings.max_answer_words,
         max_list_words=settings.max_list_words,
     )
@@ -63,7 +71,7 @@ def build_assistant(
     return Assistant(
         settings=settings,
         embeddings=embeddings,
-        retriever=retriever or HybridRetriever(chunks, embeddings, settings),
+        retriever=retriever,
         answerer=answerer,
         fallback=extractive,
         gate=gate,

@@ -1,8 +1,16 @@
 """Hybrid retrieval: dense search in Chroma plus BM25 (bm25s) over the same chunks, fused.
 
-The BM25 index and the in-memory view of the chunks are rebuilt whenever ingest publishes a new
+The BM25 index, the in-memory matrix and the answer units are one snapshot of one published
 knowledge-base version (a ``kb_version`` in the Chroma collection's metadata), checked at most
 every ``refresh_seconds``, so results never come from articles that were edited or deleted.
+
+One process writes (an ingest, holding the data dir's writer lock), any number read. A reader
+that sees a new version opens a Chroma client of its own (the embedded client's view of the
+vectors goes stale once another process writes; see :class:`~assistant.store.StoreHandle`),
+reads chunks and units in one go, checks that the published version did not move while it
+read, and swaps the snapshot in one assignment; requests keep serving the old snapshot while
+the new one is built, and never load a version while an ingest is writing. A failed rebuild
+keeps the old snapshot and is tried again at the next check.
 
 With a Chroma server, every call that cannot reach it raises
 :class:`~assistant.store.StoreUnavailableError` (the store's guard translates httpx and chromadb
@@ -18,6 +26,7 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -26,6 +35,7 @@ from typing import Any
 
 import bm25s
 import numpy as np
+from chromadb.errors import ChromaError
 from langchain_chroma import Chroma
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -38,8 +48,20 @@ from assistant.confidence import Vocabulary
 from assistant.dense import MAX_IN_MEMORY, MatrixIndex
 from assistant.fusion import Fusion, make_fusion
 from assistant.settings import Settings
-from assistant.store import collection_metadata, get_records, query_distances
+from assistant.store import (
+    StoreHandle,
+    collection_metadata,
+    count_records,
+    get_records,
+    open_handle,
+    query_distances,
+    reopenable,
+    writer_active,
+)
 from assistant.types import Filters, Passage
+from assistant.units import UnitIndex
+
+logger = logging.getLogger(__name__)
 
 #: BM25 scores are unbounded; s / (s + BM25_HALF) maps them to [0, 1) on the same scale for
 #: every question (a per-question max-normalisation would give an off-topic question's best
@@ -50,6 +72,17 @@ BM25_HALF = 6.0
 #: fewer than 20, so a chunk ranked low by one side but high by the other still meets fusion
 #: (at k=5, 20 candidates held every gold chunk of the dev set's hits within the top 10).
 POOL_PER_RESULT, MIN_POOL = 4, 20
+#: Answer units are read into memory with the snapshot up to this many (about 1.6 KB each with
+#: their vector: ~320 MB at the cap; the shipped knowledge base has about 2,600); above it they
+#: are fetched per passage from the snapshot's own client.
+MAX_UNITS_IN_MEMORY = 200_000
+#: A replaced snapshot whose units are fetched lazily keeps its Chroma client this long, for the
+#: requests still answering from it; a preloaded one is closed at once (it reads nothing more).
+RETIRED_GRACE_S = 60.0
+#: Collection-metadata key an ingest sets while it writes (knowledge.ingest.RUNNING_KEY).
+INGEST_RUNNING = "ingest_running"
+#: Attempts at a first load whose published version moves while it is read.
+FIRST_LOAD_ATTEMPTS = 3
 
 
 def _stemmer() -> Any:
@@ -77,9 +110,18 @@ class Corpus:
     position: dict[str, int] = field(default_factory=dict)
     matrix: MatrixIndex | None = None
     vocabulary: Vocabulary = field(default_factory=lambda: Vocabulary.from_texts([]))
+    #: the units of this version (read with it, or fetched from ``handle``'s client)
+    units: UnitIndex | None = None
+    #: the private Chroma client this snapshot was read with (None: the store given)
+    handle: StoreHandle | None = None
+    store: Any = None
 
     def __len__(self) -> int:
         return len(self.ids)
+
+
+class _VersionMoved(RuntimeError):
+    """The published version changed, or an ingest started, while a snapshot was read."""
 
 
 class IndexNotBuiltError(RuntimeError):
@@ -99,6 +141,8 @@ class HybridRetriever(BaseRetriever):
     store: Any
     embeddings: Any
     settings: Any
+    #: the units collection; with it every snapshot carries its units (see assistant.units)
+    units_store: Any = None
     #: defaults for ``invoke``; :meth:`search` takes them per call
     k: int | None = None
     filters: Filters | None = None
@@ -107,6 +151,8 @@ class HybridRetriever(BaseRetriever):
     _stemmer: Any = PrivateAttr()
     _lock: Any = PrivateAttr(default_factory=threading.Lock)
     _corpus: Corpus | None = PrivateAttr(default=None)
+    _previous: Corpus | None = PrivateAttr(default=None)
+    _retired: list[tuple[float, StoreHandle]] = PrivateAttr(default_factory=list)
     _checked_at: float = PrivateAttr(default=0.0)
 
     def __init__(self, store: Chroma, embeddings: Embeddings, settings: Settings, **kw: Any):
@@ -140,19 +186,142 @@ class HybridRetriever(BaseRetriever):
         return str(collection_metadata(self.store).get("kb_version", ""))
 
     def corpus(self) -> Corpus:
-        """The current corpus, reloaded when ingest has published a new version."""
-        now = time.monotonic()
+        """The current snapshot, replaced when ingest has published a new version.
+
+        At most one thread checks and rebuilds; the others keep the snapshot they have
+        meanwhile (only the very first load makes them wait)."""
         corpus = self._corpus
-        if corpus is not None and now - self._checked_at < self.settings.refresh_seconds:
+        if corpus is not None and not self._due():
             return corpus
+        if not self._lock.acquire(blocking=corpus is None):
+            assert corpus is not None
+            return corpus
+        try:
+            if self._corpus is None or self._due():
+                self._refresh()
+            assert self._corpus is not None
+            return self._corpus
+        finally:
+            self._lock.release()
+
+    def _due(self) -> bool:
+        return time.monotonic() - self._checked_at >= self.settings.refresh_seconds
+
+    def refresh(self) -> Corpus:
+        """Check for a new version now, whatever ``refresh_seconds`` says (after a store error:
+        the snapshot's client may be the one that went stale)."""
         with self._lock:
-            version = self.current_version()
-            self._checked_at = time.monotonic()
-            if self._corpus is None or self._corpus.version != version:
-                self._corpus = self._load(version)
+            self._refresh()
+            assert self._corpus is not None
             return self._corpus
 
-    def _load(self, version: str) -> Corpus:
+    def snapshots(self) -> list[Corpus]:
+        """The current snapshot and the one it replaced (requests begun on that one may still
+        be composing answers from its passages), newest first; checks nothing."""
+        if self._corpus is None:
+            self.corpus()
+        return [c for c in (self._corpus, self._previous) if c is not None]
+
+    def _refresh(self) -> None:
+        metadata = collection_metadata(self.store)  # StoreUnavailableError propagates (503)
+        self._checked_at = time.monotonic()
+        self._close_retired()
+        version = str(metadata.get("kb_version", ""))
+        current = self._corpus
+        if current is not None and current.version == version:
+            return
+        if current is not None and self._writing(metadata):
+            return  # serve the published version until the ingest publishes its own
+        attempts = 1 if current is not None else FIRST_LOAD_ATTEMPTS
+        for attempt in range(1, attempts + 1):
+            try:
+                fresh = self._load(version, metadata, exact=attempt < attempts)
+                break
+            except _VersionMoved:
+                if current is not None:
+                    return  # the next check reads the newer version
+                metadata = collection_metadata(self.store)
+                version = str(metadata.get("kb_version", ""))
+            except Exception as exc:
+                if current is None:
+                    raise
+                logger.warning(
+                    "could not load knowledge-base version %s (%s: %s); serving %s meanwhile",
+                    version, type(exc).__name__, exc, current.version,
+                )  # fmt: skip
+                return
+        self._swap(fresh)
+
+    def _writing(self, metadata: dict[str, Any]) -> bool:
+        """An ingest marked the collection and still holds the writer lock (a mark left by a
+        killed ingest is ignored: the kernel released its lock)."""
+        return bool(metadata.get(INGEST_RUNNING)) and writer_active(self.settings.data_dir)
+
+    def _swap(self, fresh: Corpus) -> None:
+        old, self._previous = self._previous, self._corpus
+        self._corpus = fresh  # one assignment: a request sees the old snapshot or the new one
+        if fresh.store is not None:
+            self.store = fresh.store
+        # A snapshot that reads nothing from Chroma any more (units and vectors in memory) closes
+        # its client now; one that fetches lazily stays open for RETIRED_GRACE_S after it is no
+        # longer even the previous one, for the requests that began on it.
+        for corpus in (old, self._previous):
+            if corpus is None or corpus.handle is None:
+                continue
+            preloaded = corpus.units is None or corpus.units.preloaded
+            if preloaded and corpus.matrix is not None:
+                corpus.handle.close()  # nothing of it reads Chroma again
+            elif corpus is old:
+                self._retired.append((time.monotonic(), corpus.handle))
+
+    def _close_retired(self) -> None:
+        now = time.monotonic()
+        keep = []
+        for since, handle in self._retired:
+            if now - since >= RETIRED_GRACE_S:
+                handle.close()
+            else:
+                keep.append((since, handle))
+        self._retired = keep
+
+    def close(self) -> None:
+        """Close every Chroma client this retriever opened (the store it was given stays)."""
+        with self._lock:
+            for corpus in (self._corpus, self._previous):
+                if corpus is not None and corpus.handle is not None:
+                    corpus.handle.close()
+            for _, handle in self._retired:
+                handle.close()
+            self._retired = []
+
+    def _load(self, version: str, metadata: dict[str, Any], *, exact: bool = True) -> Corpus:
+        """One snapshot of ``version``: chunks and units read through a client opened for it;
+        :class:`_VersionMoved` when the published metadata changed meanwhile (``exact``)."""
+        handle = None
+        store, units_store = self.store, self.units_store
+        if reopenable(self.store, self.settings):
+            handle = open_handle(self.settings, self.embeddings, self.store._collection_name)
+            store, units_store = handle.chunks, (handle.units if self.units_store else None)
+        try:
+            corpus = self._read(version, store)
+            corpus.handle, corpus.store = handle, store
+            if units_store is not None:
+                corpus.units = UnitIndex(units_store)
+                if count_records(units_store) <= MAX_UNITS_IN_MEMORY:
+                    corpus.units.preload()
+            after = collection_metadata(store)
+            moved = after.get("kb_version") != metadata.get("kb_version") or (
+                bool(after.get(INGEST_RUNNING)) and writer_active(self.settings.data_dir)
+            )
+            if moved and exact:
+                raise _VersionMoved(version)
+        except BaseException:
+            if handle is not None:
+                handle.close()
+            raise
+        return corpus
+
+    def _read(self, version: str, store: Chroma) -> Corpus:
         ids: list[str] = []
         metas: list[dict[str, Any]] = []
         texts: list[str] = []
@@ -163,7 +332,7 @@ class HybridRetriever(BaseRetriever):
             include = ["documents", "metadatas"]
             if not self.settings.chroma_host:
                 include.append("embeddings")
-            got = get_records(self.store, include, limit=page, offset=offset)
+            got = get_records(store, include, limit=page, offset=offset)
             ids.extend(got["ids"])
             metas.extend(dict(m or {}) for m in got["metadatas"] or [])
             texts.extend(d or "" for d in got["documents"] or [])
@@ -203,6 +372,22 @@ class HybridRetriever(BaseRetriever):
         """Top-k passages, best first, scores in [0, 1]."""
         k = k or self.settings.top_k
         corpus = self.corpus()
+        try:
+            return self._search(corpus, query, k, filters, query_vector)
+        except ChromaError as exc:
+            # The snapshot's client went stale or was replaced mid-query: once more, on the
+            # newest snapshot (never a 500 for a swap).
+            logger.info("search retried on a new snapshot after %s: %s", type(exc).__name__, exc)
+            return self._search(self.refresh(), query, k, filters, query_vector)
+
+    def _search(
+        self,
+        corpus: Corpus,
+        query: str,
+        k: int,
+        filters: Filters | None,
+        query_vector: list[float] | None,
+    ) -> list[Passage]:
         if not len(corpus):
             raise IndexNotBuiltError("the knowledge base is empty: run `help-assistant ingest`")
         pool = max(POOL_PER_RESULT * k, MIN_POOL)
@@ -246,7 +431,7 @@ class HybridRetriever(BaseRetriever):
             return {
                 corpus.ids[r]: float(min(1.0, max(0.0, s))) for r, s in zip(rows, sims, strict=True)
             }
-        nearest = query_distances(self.store, vector, pool, chroma_where(filters))
+        nearest = query_distances(corpus.store or self.store, vector, pool, chroma_where(filters))
         return {i: float(min(1.0, max(0.0, 1.0 - d))) for i, d in nearest}
 
     def _bm25(

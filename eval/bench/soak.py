@@ -5,10 +5,20 @@ of ``knowledge/articles``, sends ``--requests`` requests from ``--concurrency`` 
 stream, search, article list and pages, feedback, healthz) and samples the server's resident
 memory (VmRSS in ``/proc/PID/status``) and open file descriptors. It fails (exit 1) on any failed
 request, on a resident memory growth of 10 % or more between the first and the last quarter of
-the run, or when the run did not finish within ``--max-seconds``; it always stops by itself. ::
+the run, or when the run did not finish within ``--max-seconds``; it always stops by itself.
+
+With ``--ingest-midway`` the server serves a copy of the articles; half-way through the measured
+requests a new section with a unique fact is appended to one of them and ``help-assistant
+ingest`` runs in another process while the load goes on. The run then fails when that ingest
+fails, when ``/readyz`` does not report its new ``kb_version``, when the new fact is not
+answered within ``MIDWAY_SERVE_TIMEOUT_S`` of the ingest's end, on a failed request, or when the
+server holds more than ``MAX_FD_GROWTH`` more file descriptors at the end than at the start;
+the resident-memory growth is reported but not a criterion there (the server builds the new
+version's snapshot beside the old one, a step up, not growth per request). ::
 
     python -m eval.bench.soak --requests 20000 --concurrency 32
     python -m eval.bench.soak --requests 2000 --concurrency 8 --data-dir .data --json /tmp/soak.json
+    python -m eval.bench.soak --requests 4000 --concurrency 16 --ingest-midway
 
 ``tests/reliability/test_soak.py`` runs a small version (600 requests).
 """
@@ -20,6 +30,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -35,7 +46,7 @@ import httpx
 
 from assistant.settings import offline_env
 from eval.bench.server import INGEST_COMMAND, ROOT, UvicornServer, server_env
-from eval.bench.stats import median, open_fds, percentiles, rss_kb
+from eval.bench.stats import median, open_fds, percentiles, rss_kb, rss_mb
 
 DATASET = ROOT / "eval" / "datasets" / "dev.jsonl"
 #: Request kinds and their share of the mix.
@@ -44,10 +55,45 @@ MIX: dict[str, float] = {
     "feedback": 0.1, "healthz": 0.05,
 }  # fmt: skip
 MAX_RSS_GROWTH = 0.10
+#: File descriptors the server may hold beyond its count at the start of the measured phase
+#: (client connections come and go; a leak per reindex or per request grows without bound).
+MAX_FD_GROWTH = 8
 #: Requests sent before measuring: the first answers grow ONNX Runtime's arena and the caches,
 #: which is start-up, not a leak.
 DEFAULT_WARMUP = 200
 SAMPLE_EVERY_S = 0.25
+#: The midway ingest's new fact must be answered this long after the ingest ends (the server
+#: checks for a new version every ``ASSISTANT_REFRESH_SECONDS``, 2 s by default, then rebuilds).
+MIDWAY_SERVE_TIMEOUT_S = 30.0
+MIDWAY_ARTICLE = "calf-raises.md"
+MIDWAY_SECTION = """
+
+## How many times should I zorbulate the kettlebell?
+
+Zorbulate the kettlebell exactly 37 times before every long run.
+"""
+MIDWAY_QUESTION = "how many times should I zorbulate the kettlebell?"
+MIDWAY_FACT = "37 times"
+
+
+@dataclass
+class MidwayIngest:
+    """What the ingest run half-way through the measured requests did and what it changed."""
+
+    returncode: int | None = None
+    seconds: float = 0.0
+    requests_before: int = 0
+    kb_version_before: str = ""
+    kb_version_after: str = ""
+    fact_served_after_s: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.returncode == 0
+            and self.fact_served_after_s is not None
+            and self.kb_version_after not in ("", self.kb_version_before)
+        )
 
 
 @dataclass
@@ -65,17 +111,33 @@ class SoakReport:
     rss_samples: int = 0
     open_fds_start: int | None = None
     open_fds_end: int | None = None
+    rss_mb_start: float | None = None
+    rss_mb_end: float | None = None
+    ingest_midway: MidwayIngest | None = None
     seconds: float = 0.0
     throughput_rps: float = 0.0
     finished: bool = False
 
     @property
+    def fds_stable(self) -> bool:
+        if self.open_fds_start is None or self.open_fds_end is None:
+            return True  # not measurable here (no /proc)
+        return self.open_fds_end - self.open_fds_start <= MAX_FD_GROWTH
+
+    @property
     def ok(self) -> bool:
-        return self.finished and self.failures == 0 and self.rss_growth < MAX_RSS_GROWTH
+        if not (self.finished and self.failures == 0 and self.fds_stable):
+            return False
+        if self.ingest_midway is not None:
+            return self.ingest_midway.ok
+        return self.rss_growth < MAX_RSS_GROWTH
 
     def summary(self) -> dict[str, Any]:
         out = {k: v for k, v in self.__dict__.items() if k != "failure_examples"}
+        if self.ingest_midway is not None:
+            out["ingest_midway"] = {**self.ingest_midway.__dict__, "ok": self.ingest_midway.ok}
         out["rss_growth_percent"] = round(100 * self.rss_growth, 2)
+        out["fds_stable"] = self.fds_stable
         out["ok"] = self.ok
         out["failure_examples"] = self.failure_examples[:10]
         return out
@@ -158,11 +220,19 @@ def _expect(response: httpx.Response, status: int) -> str | None:
 class _Soak:
     """One run: workers sending the mix, and what they and the memory sampler recorded."""
 
-    def __init__(self, load: _Load, pid: int, report: SoakReport, deadline: float) -> None:
+    def __init__(
+        self,
+        load: _Load,
+        pid: int,
+        report: SoakReport,
+        deadline: float,
+        midway: _Midway | None = None,
+    ) -> None:
         self.load = load
         self.pid = pid
         self.report = report
         self.deadline = deadline
+        self.midway = midway
         self.issued = 0
         self.completed = 0  # measured requests only
         self.latencies: dict[str, list[float]] = {}
@@ -206,15 +276,20 @@ class _Soak:
     async def measure(self) -> None:
         """The measured phase with the sampler running; the figures go into ``report``."""
         report = self.report
-        report.open_fds_start = open_fds(self.pid)
+        report.open_fds_start, report.rss_mb_start = open_fds(self.pid), rss_mb(self.pid)
         sampling = asyncio.create_task(self.sample())
+        midway = asyncio.create_task(self.midway.run(self)) if self.midway else None
         started = time.perf_counter()
         try:
             await self.phase(report.requests, measured=True)
+            if midway is not None:  # the load ended first: the ingest's outcome still counts
+                await asyncio.wait_for(midway, timeout=max(1.0, self.deadline - time.monotonic()))
         finally:
             sampling.cancel()
+            if midway is not None:
+                midway.cancel()
         report.seconds = round(time.perf_counter() - started, 1)
-        report.open_fds_end = open_fds(self.pid)
+        report.open_fds_end, report.rss_mb_end = open_fds(self.pid), rss_mb(self.pid)
         report.finished = self.completed == report.requests
         report.by_kind = dict(self.kinds.most_common())
         report.latency_ms = {k: _latency(v) for k, v in sorted(self.latencies.items())}
@@ -235,15 +310,54 @@ class _Soak:
             )
 
 
+class _Midway:
+    """Half-way through the measured requests: append a section with a new fact to an article
+    of ``articles`` and run ``help-assistant ingest`` (``INGEST_COMMAND``) in another process
+    while the load goes on; then time how long until the server answers the fact."""
+
+    def __init__(self, articles: Path, env: dict[str, str], log: Path) -> None:
+        self.articles, self.env, self.log = articles, env, log
+
+    async def run(self, soak: _Soak) -> None:
+        result = soak.report.ingest_midway = MidwayIngest()
+        while soak.completed < soak.report.requests // 2 and time.monotonic() < soak.deadline:
+            await asyncio.sleep(0.05)
+        client = soak.load.client
+        result.requests_before = soak.completed
+        result.kb_version_before = await _kb_version(client)
+        path = self.articles / MIDWAY_ARTICLE
+        path.write_text(path.read_text(encoding="utf-8") + MIDWAY_SECTION, encoding="utf-8")
+        started = time.monotonic()
+        with self.log.open("ab") as out:
+            process = await asyncio.create_subprocess_exec(
+                *INGEST_COMMAND, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT
+            )
+            result.returncode = await process.wait()
+        ended = time.monotonic()
+        result.seconds = round(ended - started, 2)
+        while time.monotonic() - ended < MIDWAY_SERVE_TIMEOUT_S:
+            r = await client.post("/v1/answer", json={"question": MIDWAY_QUESTION})
+            if r.status_code == 200 and MIDWAY_FACT in r.json()["answer"]:
+                result.fact_served_after_s = round(time.monotonic() - ended, 2)
+                break
+            await asyncio.sleep(0.1)
+        result.kb_version_after = await _kb_version(client)
+
+
+async def _kb_version(client: httpx.AsyncClient) -> str:
+    r = await client.get("/readyz")
+    return str(r.json().get("kb_version", "")) if r.status_code == 200 else ""
+
+
 async def _run(
     url: str, pid: int, requests: int, concurrency: int, warmup: int, max_seconds: float,
-    seed: int,
+    seed: int, midway: _Midway | None = None,
 ) -> SoakReport:  # fmt: skip
     report = SoakReport(requests=requests, concurrency=concurrency, warmup=warmup)
     deadline = time.monotonic() + max_seconds
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=httpx.Timeout(60.0)) as c:
-        soak = _Soak(_Load(c, seed), pid, report, deadline)
+        soak = _Soak(_Load(c, seed), pid, report, deadline, midway)
         await soak.phase(warmup, measured=False)
         await soak.measure()
     return report
@@ -258,13 +372,17 @@ def run_soak(
     warmup: int = DEFAULT_WARMUP,
     max_seconds: float = 1800.0,
     seed: int = 0,
+    ingest_midway: tuple[Path, dict[str, str], Path] | None = None,
 ) -> SoakReport:
-    """Soak the server at ``url`` (process ``pid``) and report; never runs past max_seconds."""
-    return asyncio.run(_run(url, pid, requests, concurrency, warmup, max_seconds, seed))
+    """Soak the server at ``url`` (process ``pid``) and report; never runs past max_seconds.
+
+    ``ingest_midway`` (the articles dir the server reads, the ingest's environment, its log):
+    edit an article and ingest it in another process half-way (see the module's docstring)."""
+    midway = _Midway(*ingest_midway) if ingest_midway else None
+    return asyncio.run(_run(url, pid, requests, concurrency, warmup, max_seconds, seed, midway))
 
 
-def _ingest(data_dir: Path, log: Path) -> None:
-    env = offline_env({**os.environ, **server_env(data_dir)})
+def _ingest(env: dict[str, str], log: Path) -> None:
     with log.open("ab") as out:
         done = subprocess.run(
             INGEST_COMMAND, cwd=ROOT, env=env, stdout=out,
@@ -287,6 +405,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="index to serve (ingested incrementally); default: temp")  # fmt: skip
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ingest-midway", action="store_true",
+                        help="edit an article and run `help-assistant ingest` in another "
+                        "process half-way (the server serves a copy of the articles)")  # fmt: skip
     parser.add_argument("--json", type=Path, default=None, help="write the report here")
     args = parser.parse_args(argv)
     if args.requests < 4 or args.concurrency < 1:
@@ -295,11 +416,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="soak-") as tmp:
         data_dir = args.data_dir or Path(tmp) / "data"
         log = Path(tmp) / "soak.log"
-        _ingest(data_dir, log)
-        with UvicornServer(server_env(data_dir), log=log, ready_path="/readyz") as server:
+        settings = server_env(data_dir)
+        if args.ingest_midway:  # never edit the shipped articles: a copy is served and edited
+            articles = Path(tmp) / "articles"
+            shutil.copytree(ROOT / "knowledge" / "articles", articles)
+            settings["ASSISTANT_ARTICLES_DIR"] = str(articles)
+        env = offline_env({**os.environ, **settings})
+        _ingest(env, log)
+        with UvicornServer(settings, log=log, ready_path="/readyz") as server:
             report = run_soak(
                 server.url, server.pid, requests=args.requests, concurrency=args.concurrency,
                 warmup=args.warmup, max_seconds=args.max_seconds, seed=args.seed,
+                ingest_midway=(articles, env, log) if args.ingest_midway else None,
             )  # fmt: skip
             alive = server.alive()
     summary = report.summary()

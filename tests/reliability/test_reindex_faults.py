@@ -1,8 +1,11 @@
 """Reindexing through the admin route: killed half-way and restarted, the index is exactly a clean
-ingest's; run while answers are being served, no request fails and the edit is answered after."""
+ingest's; run while answers are being served, no request fails and the edit is answered after;
+two at once across workers, one runs and the other gets a 409."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -16,7 +19,7 @@ from api.main import create_app
 from assistant.chunks import UNITS_SUFFIX
 from assistant.factory import build_assistant
 from assistant.settings import Settings
-from eval.bench.server import UvicornServer
+from eval.bench.server import ROOT, UvicornServer, child_env, free_port
 from knowledge.ingest import run_ingest
 from tests.api.conftest import LiveServer
 from tests.conftest import copy_articles
@@ -153,3 +156,52 @@ def test_reindex_while_serving(tmp_path: Path, embeddings: Embeddings) -> None:
             time.sleep(0.2)
         print(f"\nreindex while serving: {seconds:.1f} s, {during} answers during it, "
               f"{sum(statuses.values())} in all, statuses {dict(statuses)}")  # fmt: skip
+
+
+def test_two_reindexes_at_once_across_workers_one_is_refused(
+    tmp_path: Path, embeddings: Embeddings
+) -> None:
+    """`serve --workers 2`: two reindexes sent at once run one at a time across the workers (the
+    data dir's writer lock); the second gets a 409, never a second writer."""
+    articles = copy_articles(tmp_path / "articles", ARTICLES[:4])
+    settings = Settings(data_dir=tmp_path / "data", articles_dir=[articles])
+    assert run_ingest(settings, embeddings).ok
+    for path in articles.glob("*.md"):  # work for the reindex: every article changed
+        path.write_text(path.read_text() + "\n\nRest a day between hard sessions.\n")
+    port = free_port()
+    env = {**child_env(settings), "ASSISTANT_ADMIN_API_KEY": ADMIN_KEY}
+    log = tmp_path / "api.log"
+    command = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
+               "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    with log.open("ab") as out:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        ready = 0
+        while ready < 4:  # several answers in a row: both workers have had time to start
+            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+            try:
+                ready = ready + 1 if httpx.get(url + "/readyz", timeout=5).status_code == 200 else 0
+            except httpx.TransportError:
+                ready = 0
+            time.sleep(0.2)
+        statuses: list[int] = []
+        barrier = threading.Barrier(2)
+
+        def reindex() -> None:
+            with httpx.Client(base_url=url, timeout=300) as client:  # a connection each
+                client.get("/healthz")
+                barrier.wait()
+                statuses.append(client.post("/v1/admin/reindex", headers=ADMIN).status_code)
+
+        callers = [threading.Thread(target=reindex) for _ in range(2)]
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join(timeout=300)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert sorted(statuses) == [200, 409], statuses
+    assert "Traceback" not in log.read_text(encoding="utf-8", errors="replace")
