@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test lint typecheck pytest gate browser bench eval clean
+.PHONY: install run test lint typecheck pytest gate browser postgres redis bench eval clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,20 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium chromium-driver; }
 
+# Debian's PostgreSQL and Redis for the storage and shared-rate-limit tests: each test session
+# starts its own throwaway server on a free loopback port (tests/api/servers.py).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
+	  echo "installing Debian postgresql for the storage tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq postgresql; }
+
+redis:
+	@command -v redis-server >/dev/null || { \
+	  echo "installing Debian redis-server for the rate-limit tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server; }
+
 run: install
 	$(BIN)/help-assistant ingest
 	$(BIN)/help-assistant serve
@@ -43,11 +57,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install browser
+pytest: install browser postgres redis
 	$(BIN)/pytest
 
 gate: install
-	$(BIN)/help-assistant eval --gate
+	$(BIN)/help-assistant eval --gate --no-corrections
 
 test: lint typecheck pytest gate
 

@@ -28,6 +28,12 @@ from langchain_core.embeddings import Embeddings
 from api.storage import GapQuestion
 
 SIMILARITY_THRESHOLD = 0.75
+#: Questions embedded per call: the vectors go into one float32 array chunk by chunk, never as
+#: one Python list of every vector (5,000 questions as lists of floats are about 60 MB).
+EMBED_CHUNK = 256
+#: Characters of a question embedded: MiniLM reads 256 tokens at most, and long questions would
+#: only pad every batch they are in (the runtime keeps the largest batch's memory).
+EMBED_CHARS = 600
 _PUNCTUATION = re.compile(r"[^\w\s]+")
 MAX_EXAMPLES = 5
 
@@ -104,19 +110,35 @@ def group_gaps(
     phrasings = _distinct(questions)
     if not phrasings:
         return []
-    vectors = np.asarray(embeddings.embed_documents([p.text for p in phrasings]), dtype=np.float32)
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    vectors = _embed([p.text[:EMBED_CHARS] for p in phrasings], embeddings)
     groups: list[GapGroup] = []
-    reps: list[np.ndarray] = []
+    # The representatives' vectors, one row per group, in a preallocated matrix (no restack
+    # of every representative for every question).
+    reps = np.empty_like(vectors)
     for phrasing, vector in zip(phrasings, vectors, strict=True):
-        if reps:
-            sims = np.stack(reps) @ vector
+        if groups:
+            sims = reps[: len(groups)] @ vector
             best = int(np.argmax(sims))
             if sims[best] >= threshold:
                 groups[best].add(phrasing)
                 continue
         group = GapGroup(representative=phrasing.text)
         group.add(phrasing)
+        reps[len(groups)] = vector
         groups.append(group)
-        reps.append(vector)
     return sorted(groups, key=lambda g: (-g.count, g.representative.lower()))
+
+
+def _embed(texts: list[str], embeddings: Embeddings) -> np.ndarray:
+    """Unit vectors of ``texts`` as one float32 matrix, embedded :data:`EMBED_CHUNK` at a time."""
+    vectors: np.ndarray | None = None
+    for start in range(0, len(texts), EMBED_CHUNK):
+        chunk = np.asarray(
+            embeddings.embed_documents(texts[start : start + EMBED_CHUNK]), dtype=np.float32
+        )
+        if vectors is None:
+            vectors = np.empty((len(texts), chunk.shape[1]), dtype=np.float32)
+        vectors[start : start + len(chunk)] = chunk
+    assert vectors is not None
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+    return vectors

@@ -13,6 +13,7 @@ Behind a reverse proxy, name it in ``ASSISTANT_TRUSTED_PROXIES``; the app reads
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,7 +34,12 @@ from api.middleware import (
     SecurityHeadersMiddleware,
     StartupErrorMiddleware,
 )
-from api.ratelimit import FailureThrottle, RateLimitMiddleware, TokenBucketLimiter, TrustedProxies
+from api.ratelimit import (
+    RateLimitMiddleware,
+    SharedFailureThrottle,
+    SharedRateLimiter,
+    TrustedProxies,
+)
 from api.routes import (
     admin,
     agent,
@@ -71,7 +77,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     )
     app.state.settings = settings
     app.state.trusted_proxies = TrustedProxies(settings.trusted_proxies)
-    app.state.admin_throttle = FailureThrottle.parse(settings.admin_failure_limit)
+    app.state.admin_throttle = SharedFailureThrottle.parse(
+        settings.admin_failure_limit, settings.rate_limit_storage
+    )
     app.state.assistant = assistant
     app.state.metrics = Metrics()
     # One reindex at a time per app (a second one is a 409); never shared between apps.
@@ -91,6 +99,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from assistant.factory import build_assistant
 
         logger.info("loading the embedding model and indexes from %s", settings.data_dir)
+        _check_data_dir(settings)
         try:
             state.assistant = await run_in_threadpool(build_assistant, settings)
         except ValueError as exc:  # the make_* factories' "unknown X; supported: ..."
@@ -106,13 +115,37 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def _open_storage(settings: Settings) -> Storage:
-    storage = Storage(settings.answers_db_url)
+    """The answer log, migrated and pruned. Any failure is one logged line and the app serves
+    anyway: answers go out unstored (counted), /readyz says degraded, feedback gets a 503."""
+    storage = Storage(settings.answers_db_url, retention_days=settings.answer_retention_days)
     try:
         await run_in_threadpool(storage.create_schema)
     except SQLAlchemyError as exc:
-        # Serve anyway: routes that need the database answer 503 saying why.
         logger.error("the answers database is unusable: %s", getattr(exc, "orig", exc))
+        return storage
+    if storage.problem:
+        logger.error("%s: answers are served but not stored", storage.problem)
+        return storage
+    try:
+        await run_in_threadpool(storage.prune, older_than_days=settings.answer_retention_days)
+    except SQLAlchemyError as exc:
+        logger.error("pruning the answer log failed: %s", getattr(exc, "orig", exc))
     return storage
+
+
+def _check_data_dir(settings: Settings) -> None:
+    """A read-only data dir is one line naming it, not Chroma's traceback (``os.access`` sees a
+    read-only mount even as root)."""
+    if settings.chroma_host:
+        return
+    for path in (settings.chroma_dir, settings.data_dir):
+        if path.exists():
+            if not os.access(path, os.W_OK):
+                raise StartupError(
+                    f"the data dir {path} is read-only: the embedded index writes there "
+                    "(mount it read-write, or serve the index from ASSISTANT_CHROMA_HOST)"
+                )
+            return
 
 
 def _include_routes(app: FastAPI) -> None:
@@ -128,7 +161,7 @@ def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
     headers -> HTML-safe JSON -> body limit -> gzip -> CORS -> rate limit -> routes, so 413s
     and 429s are counted, escaped and carry the security headers, 429s the CORS headers a
     browser needs to read them, and a gzip body is bounded before and after decoding."""
-    limiter = TokenBucketLimiter.parse(settings.rate_limit)
+    limiter = SharedRateLimiter.parse(settings.rate_limit, settings.rate_limit_storage)
     if limiter is not None:
         app.add_middleware(RateLimitMiddleware, limiter=limiter, proxies=app.state.trusted_proxies)
     if settings.cors_origins:

@@ -1,6 +1,11 @@
 """Per-client limits: the public rate limit (a token bucket) and the admin-key guessing throttle,
 both keyed on the client's address as :func:`client_address` determines it.
 
+The app counts in a `limits` storage (``ASSISTANT_RATE_LIMIT_STORAGE``): ``memory://`` per
+process, or ``redis://...`` shared by every worker and instance, so ``--workers N`` does not
+multiply the limits. A Redis that cannot be reached lets requests through (logged), rather than
+turning every request into an error. ``TokenBucketLimiter`` is the in-process reference.
+
 The client is the TCP peer, unless the peer is one of ``ASSISTANT_TRUSTED_PROXIES``: then it is
 the nearest untrusted address of ``X-Forwarded-For`` (proxies append, so it is read from the
 right). A server that rewrote the peer from ``X-Forwarded-For`` itself (plain ``uvicorn``
@@ -11,17 +16,21 @@ requests all share one bucket, so random header values buy no new ones.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.middleware import send_json
 
+logger = logging.getLogger("api.ratelimit")
 _SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
 #: The shared key of requests whose peer address came from a header nobody vouches for.
 FORWARDED_UNTRUSTED = "forwarded-for-untrusted"
@@ -95,6 +104,8 @@ class TokenBucketLimiter:
         wait = limiter.take("203.0.113.7")  # 0.0 when allowed, else seconds to wait
     """
 
+    blocking = False
+
     def __init__(self, count: int, period: float) -> None:
         self.capacity = float(count)
         self.rate = count / period
@@ -131,10 +142,77 @@ class TokenBucketLimiter:
             del self._buckets[key]
 
 
+class Limiter(Protocol):
+    #: True when ``take`` does network I/O (run it off the event loop)
+    blocking: bool
+
+    def take(self, key: str) -> float: ...
+
+
+class _LimitsWindow:
+    """``count`` per ``period`` per key in a `limits` storage (a moving window). Storage errors
+    (Redis down) allow the request and are logged at most once a minute."""
+
+    def __init__(self, spec: str, storage_url: str, namespace: str) -> None:
+        from limits import parse
+        from limits.storage import storage_from_string
+        from limits.strategies import MovingWindowRateLimiter
+
+        self.item = parse(spec)
+        self.namespace = namespace
+        self.storage: Any = storage_from_string(storage_url)
+        self.strategy = MovingWindowRateLimiter(self.storage)
+        self.blocking = not storage_url.startswith("memory://")
+        self._warned = float("-inf")
+
+    def _failed(self, exc: Exception) -> None:
+        now = time.monotonic()
+        if now - self._warned >= 60:
+            self._warned = now
+            logger.warning("rate-limit storage unavailable, not limiting: %s", type(exc).__name__)
+
+    def hit(self, key: str) -> bool:
+        try:
+            return bool(self.strategy.hit(self.item, self.namespace, key))
+        except Exception as exc:  # noqa: BLE001 - any storage failure: fail open
+            self._failed(exc)
+            return True
+
+    def wait(self, key: str) -> float:
+        """Seconds until ``key`` may hit again (0 when it may now)."""
+        try:
+            if self.strategy.test(self.item, self.namespace, key):
+                return 0.0
+            stats = self.strategy.get_window_stats(self.item, self.namespace, key)
+        except Exception as exc:  # noqa: BLE001
+            self._failed(exc)
+            return 0.0
+        return max(0.001, stats.reset_time - time.time())
+
+
+class SharedRateLimiter:
+    """The public rate limit in a `limits` storage. Example::
+
+        limiter = SharedRateLimiter.parse("60/minute", "redis://127.0.0.1:6379/0")
+        wait = limiter.take("203.0.113.7")  # 0.0 when allowed, else seconds to wait
+    """
+
+    def __init__(self, spec: str, storage_url: str = "memory://") -> None:
+        self.window = _LimitsWindow(spec, storage_url, "help-assistant:rate")
+        self.blocking = self.window.blocking
+
+    @classmethod
+    def parse(cls, spec: str, storage_url: str = "memory://") -> SharedRateLimiter | None:
+        return None if spec == "off" else cls(spec, storage_url)
+
+    def take(self, key: str) -> float:
+        return 0.0 if self.window.hit(key) else self.window.wait(key)
+
+
 class RateLimitMiddleware:
     """429 with Retry-After once a client exceeds the limit on public ``/v1`` routes."""
 
-    def __init__(self, app: ASGIApp, limiter: TokenBucketLimiter, proxies: TrustedProxies) -> None:
+    def __init__(self, app: ASGIApp, limiter: Limiter, proxies: TrustedProxies) -> None:
         self.app = app
         self.limiter = limiter
         self.proxies = proxies
@@ -143,7 +221,11 @@ class RateLimitMiddleware:
         if not _limited(scope):
             await self.app(scope, receive, send)
             return
-        wait = self.limiter.take(self.proxies.client(scope))
+        key = self.proxies.client(scope)
+        if self.limiter.blocking:
+            wait = await run_in_threadpool(self.limiter.take, key)
+        else:
+            wait = self.limiter.take(key)
         if wait <= 0:
             await self.app(scope, receive, send)
             return
@@ -208,3 +290,30 @@ class FailureThrottle:
         self._failures[key] = times  # most recent last
         while len(self._failures) > self.MAX_CLIENTS:
             self._failures.popitem(last=False)
+
+
+class SharedFailureThrottle(FailureThrottle):
+    """:class:`FailureThrottle` counted in a `limits` storage (shared across workers with Redis).
+
+    Example::
+
+        throttle = SharedFailureThrottle.parse("10/minute", "redis://127.0.0.1:6379/0")
+    """
+
+    def __init__(self, spec: str, storage_url: str = "memory://") -> None:
+        count, period = parse_rate(spec) or (1, 1.0)
+        super().__init__(count, period)
+        self.window = _LimitsWindow(spec, storage_url, "help-assistant:admin-failures")
+
+    @classmethod
+    def parse(  # type: ignore[override]
+        cls, spec: str, storage_url: str = "memory://"
+    ) -> SharedFailureThrottle | None:
+        return None if spec == "off" else cls(spec, storage_url)
+
+    def retry_after(self, key: str, now: float | None = None) -> int:
+        wait = self.window.wait(key)
+        return 0 if wait <= 0 else max(1, math.ceil(wait))
+
+    def fail(self, key: str, now: float | None = None) -> None:
+        self.window.hit(key)

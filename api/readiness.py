@@ -1,9 +1,10 @@
 """Is the app ready to answer? The model is loaded, the index store answers, the index has chunks.
 
-``GET /readyz`` maps the result to a 200 or a 503. Example::
+``GET /readyz`` maps the result to a 200 or a 503; ready but with the answer log down (answers
+go out unstored) is a 200 with status ``degraded``. Example::
 
-    readiness = check_readiness(assistant)
-    readiness.ready, readiness.kb_version, readiness.problem
+    readiness = check_readiness(assistant, storage)
+    readiness.ready, readiness.kb_version, readiness.problem, readiness.degraded
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 from dataclasses import dataclass
 
 from api.errors import INDEX_EMPTY
+from api.storage import Storage
 from assistant.core import Assistant
 from assistant.store import StoreUnavailableError
 
@@ -24,14 +26,16 @@ class Readiness:
 
     kb_version: str = ""
     problem: str | None = None
+    #: why answers are not being stored (the answer log is down), when ready otherwise
+    degraded: str | None = None
 
     @property
     def ready(self) -> bool:
         return self.problem is None
 
 
-def check_readiness(assistant: Assistant) -> Readiness:
-    """Blocking (it asks the store): call it from a worker thread."""
+def check_readiness(assistant: Assistant, storage: Storage | None = None) -> Readiness:
+    """Blocking (it asks the stores): call it from a worker thread."""
     try:
         assistant.current_version()  # always asks the store, whatever is cached
         version = assistant.kb_version
@@ -45,4 +49,5 @@ def check_readiness(assistant: Assistant) -> Readiness:
         return Readiness(problem=f"the index store is unavailable ({type(exc).__name__})")
     if not ready:
         return Readiness(problem=INDEX_EMPTY)
-    return Readiness(kb_version=version)
+    degraded = storage.probe() if storage is not None else None
+    return Readiness(kb_version=version, degraded=degraded)

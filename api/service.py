@@ -21,7 +21,7 @@ from api.articles import safe_url
 from api.correction_store import CorrectionStore
 from api.corrections import best_match, correction_answer
 from api.metrics import Metrics
-from api.storage import Storage
+from api.storage import Storage, describe_storage_error, error_kind
 from assistant.core import Assistant
 from assistant.types import Answer, Filters, Passage, Turn
 
@@ -53,9 +53,7 @@ class AnswerService:
             if answer is None:
                 answer = self.assistant.answer(question, history, filters)
             latency_ms = (time.perf_counter() - started) * 1000
-            self.storage.record_answer(
-                answer, question=question.strip(), latency_ms=latency_ms, channel=channel
-            )
+            self.store(answer, question, latency_ms, channel)
             return answer
 
         answer = await run_in_threadpool(work)
@@ -70,6 +68,19 @@ class AnswerService:
             len(answer.citations), seconds * 1000, shown,
         )  # fmt: skip
         return answer
+
+    def store(self, answer: Answer, question: str, latency_ms: float, channel: str) -> None:
+        """Record the answer; when the answer log is down the answer still goes out, counted
+        under ``help_assistant_answers_not_stored_total`` (feedback on it will be a 404)."""
+        try:
+            self.storage.record_answer(
+                answer, question=question.strip(), latency_ms=latency_ms, channel=channel
+            )
+        except SQLAlchemyError as exc:
+            reason = error_kind(exc)
+            self.metrics.answers_not_stored.labels(reason).inc()
+            logger.warning("answer %s not stored (%s): %s", answer.answer_id, reason,
+                           describe_storage_error(exc).message)  # fmt: skip
 
     def corrected(
         self,

@@ -2,12 +2,16 @@
 
 Every answer the API gives is recorded (question, outcome, citations, latency) so feedback can
 refer to it and ``/v1/admin/unanswered`` can find content gaps. Any SQLAlchemy URL works
-(``ASSISTANT_DATABASE_URL``); SQLite gets WAL journaling so readers never block the writer.
+(``ASSISTANT_DATABASE_URL``: SQLite or PostgreSQL with the ``postgres`` extra); SQLite gets WAL
+journaling so readers never block the writer. The schema is Alembic's (``api/migrations/``):
+``create_schema`` upgrades to the newest revision, stamping a database made by the older
+``create_all`` code first. Answers older than the retention are pruned in small batches.
 
 Example::
 
     storage = Storage("sqlite:///.data/answers.sqlite")
     storage.create_schema()
+    storage.prune(older_than_days=90)
     storage.record_answer(answer, question="How do I warm up?", latency_ms=12.0, channel="answer")
     storage.add_feedback(answer.answer_id, helpful=True)
 """
@@ -15,11 +19,13 @@ Example::
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,6 +40,7 @@ from sqlalchemy import (
     String,
     Text,
     create_engine,
+    delete,
     event,
     func,
     inspect,
@@ -44,9 +51,10 @@ from sqlalchemy import (
     text as sql_text,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from assistant.settings import StartupError
 from assistant.types import Answer
 
 logger = logging.getLogger("api.storage")
@@ -58,6 +66,15 @@ T = TypeVar("T")
 WRITE_ATTEMPTS = 4
 #: SQLite's own wait for a lock held by another connection, in seconds.
 BUSY_TIMEOUT = 2.0
+#: Rows deleted per transaction when pruning: short transactions never hold the writer long.
+PRUNE_BATCH = 500
+#: Seconds between two prunes started by writes.
+PRUNE_INTERVAL = 3600.0
+#: The revision a database made by ``create_all`` (before migrations) is stamped at.
+LEGACY_REVISION = "0001"
+#: Postgres advisory lock taken while migrating: workers starting together migrate one at a time.
+_MIGRATION_LOCK = 7_212_026
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def _now() -> datetime:
@@ -95,9 +112,9 @@ class FeedbackRecord(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     answer_id: Mapped[str] = mapped_column(ForeignKey("answers.id"), index=True)
-    helpful: Mapped[bool] = mapped_column(Boolean)
+    helpful: Mapped[bool] = mapped_column(Boolean, index=True)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
 
 
 @dataclass(frozen=True)
@@ -141,6 +158,18 @@ def _is_locked(exc: BaseException) -> bool:
     return "database is locked" in text or "database table is locked" in text or "busy" in text
 
 
+def error_kind(exc: BaseException) -> str:
+    """A short label for a database failure (the not-stored metric's ``reason``)."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "readonly" in text or "read-only" in text or "read only" in text:
+        return "read_only"
+    if _is_locked(exc):
+        return "locked"
+    if "disk" in text and "full" in text:
+        return "disk_full"
+    return "unavailable"
+
+
 def describe_storage_error(exc: BaseException) -> StorageProblem:
     """A clear message for a database failure; never the URL or a path."""
     text = str(getattr(exc, "orig", exc)).lower()
@@ -178,14 +207,38 @@ def with_retry(write: Callable[[], T], attempts: int | None = None) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (plain or ``file:`` URI), or None (memory, another database)."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    if database.startswith("file:"):
+        database = database.removeprefix("file:").partition("?")[0]
+    return Path(database)
+
+
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get their folder, WAL and a busy timeout."""
+    """An engine for ``url``; SQLite files get their folder, WAL and a busy timeout.
+
+    Raises :class:`StartupError` (one line) when the URL's driver is not installed."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        try:
+            return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+        except ImportError as exc:
+            raise StartupError(
+                f"ASSISTANT_DATABASE_URL needs a driver that is not installed ({exc.name}): "
+                "install help-assistant's postgres extra (pip install psycopg)"
+            ) from None
     database = parsed.database or ""
     if database not in ("", ":memory:") and not database.startswith("file:"):  # URI: as is
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(database).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            # Not fatal: answers are still served, counted as not stored.
+            logger.error("the answers database folder %s cannot be made: %s", folder, exc.strerror)
     # hide_parameters: errors (and so logs) never carry the questions or comments written.
     engine = create_engine(
         url,
@@ -208,25 +261,139 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-class Storage:
-    """Synchronous store of answers and feedback; call it from a worker thread."""
+def read_only_problem(url: str) -> str | None:
+    """One line naming the SQLite file or folder that cannot be written, or None.
 
-    def __init__(self, url: str) -> None:
+    ``os.access`` sees a read-only mount (EROFS) even as root; file modes only for other users.
+    A ``mode=ro`` URI is read-only by request."""
+    path = sqlite_path(url)
+    if path is None:
+        return None
+    if "mode=ro" in url:
+        return f"the answers database {path} is opened read-only (mode=ro)"
+    target = path if path.exists() else path.parent
+    if target.exists() and not os.access(target, os.W_OK):
+        kind = "database" if target == path else "database folder"
+        return f"the answers {kind} {target} is read-only"
+    return None
+
+
+class Storage:
+    """Synchronous store of answers and feedback; call it from a worker thread.
+
+    ``problem`` is why answers are not being stored right now (the last write failed, or the
+    schema could not be made), or None: readiness reports it as degraded. With
+    ``retention_days``, a write starts a background prune at most every
+    :data:`PRUNE_INTERVAL` seconds."""
+
+    def __init__(self, url: str, *, retention_days: int = 0) -> None:
+        self.url = url
         self.engine = make_engine(url)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
+        self.problem: str | None = None
+        #: answers older than this many days are pruned (0: kept forever)
+        self.retention_days = retention_days
+        self._prune_lock = threading.Lock()
+        self._pruned_at = time.monotonic()  # create_schema's caller prunes at start-up
 
     def create_schema(self) -> None:
+        """Upgrade the database to the newest migration (``api/migrations``). A database made
+        by ``create_all`` before migrations existed is stamped at :data:`LEGACY_REVISION`
+        first, so its tables are kept and only what is missing is added."""
+        from alembic import command
+        from alembic.config import Config
+
         from api import correction_store  # noqa: F401 - registers the corrections table
 
-        Base.metadata.create_all(self.engine)
-        # create_all adds missing tables, never missing columns: databases made before the
-        # answer text was stored get the nullable column here.
-        if "answer_text" not in {c["name"] for c in inspect(self.engine).get_columns("answers")}:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        try:
             with self.engine.begin() as connection:
-                connection.execute(sql_text("ALTER TABLE answers ADD COLUMN answer_text TEXT"))
+                if connection.dialect.name == "postgresql":
+                    connection.execute(
+                        sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+                    )
+                config.attributes["connection"] = connection
+                tables = set(inspect(connection).get_table_names())
+                if "answers" in tables and "alembic_version" not in tables:
+                    logger.info("answers database made before migrations: stamped at %s",
+                                LEGACY_REVISION)  # fmt: skip
+                    command.stamp(config, LEGACY_REVISION)
+                command.upgrade(config, "head")
+                # A database stamped by hand, or edited, may lack the text column the code
+                # writes: add it rather than fail every answer.
+                columns = {c["name"] for c in inspect(connection).get_columns("answers")}
+                if "answer_text" not in columns:
+                    connection.execute(sql_text("ALTER TABLE answers ADD COLUMN answer_text TEXT"))
+        except SQLAlchemyError as exc:
+            self.problem = describe_storage_error(exc).message
+            raise
+        self.problem = read_only_problem(self.url)
+
+    def schema_revision(self) -> str | None:
+        """The Alembic revision the database is at (None before any)."""
+        with self.engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+            return connection.execute(sql_text("SELECT version_num FROM alembic_version")).scalar()
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def probe(self) -> str | None:
+        """Why the answer log cannot be used now (a failed write, or no connection), or None."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(sql_text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            return describe_storage_error(exc).message
+        return self.problem
+
+    # ----- retention -------------------------------------------------------------------------
+    def prune(self, *, older_than_days: int, batch: int | None = None) -> int:
+        """Delete answers older than ``older_than_days`` (with their feedback), ``batch`` rows
+        per transaction; returns the answers deleted. 0 days keeps everything."""
+        if older_than_days <= 0:
+            return 0
+        batch = batch or PRUNE_BATCH
+        cutoff = _now() - timedelta(days=older_than_days)
+        deleted = 0
+        while True:
+
+            def one_batch() -> int:
+                with self._begin() as session, session.begin():
+                    ids = list(
+                        session.scalars(
+                            select(AnswerRecord.id)
+                            .where(AnswerRecord.created_at < cutoff)
+                            .limit(batch)
+                        )
+                    )
+                    if ids:
+                        session.execute(
+                            delete(FeedbackRecord).where(FeedbackRecord.answer_id.in_(ids))
+                        )
+                        session.execute(delete(AnswerRecord).where(AnswerRecord.id.in_(ids)))
+                    return len(ids)
+
+            count = with_retry(one_batch)
+            deleted += count
+            if count < batch:
+                break
+        if deleted:
+            logger.info("pruned %d answers older than %d days", deleted, older_than_days)
+        return deleted
+
+    def prune_every(self, seconds: float, *, older_than_days: int) -> int:
+        """:meth:`prune` at most once per ``seconds`` (one caller at a time; others skip)."""
+        now = time.monotonic()
+        if now - self._pruned_at < seconds or not self._prune_lock.acquire(blocking=False):
+            return 0
+        try:
+            self._pruned_at = now
+            return self.prune(older_than_days=older_than_days)
+        finally:
+            self._prune_lock.release()
 
     def _begin(self) -> Session:
         return self._session()
@@ -252,7 +419,20 @@ class Storage:
             with self._begin() as session, session.begin():
                 session.add(AnswerRecord(**fields))
 
-        with_retry(write)
+        try:
+            with_retry(write)
+        except SQLAlchemyError as exc:
+            self.problem = describe_storage_error(exc).message
+            raise
+        self.problem = None
+        if self.retention_days and time.monotonic() - self._pruned_at >= PRUNE_INTERVAL:
+            threading.Thread(target=self._prune_in_background, daemon=True).start()
+
+    def _prune_in_background(self) -> None:
+        try:
+            self.prune_every(PRUNE_INTERVAL, older_than_days=self.retention_days)
+        except SQLAlchemyError as exc:
+            logger.warning("pruning the answer log failed: %s", describe_storage_error(exc).message)
 
     def get_answer(self, answer_id: str) -> AnswerRecord | None:
         with self._begin() as session:

@@ -49,7 +49,7 @@ def _export(model_dir: str, target: Path) -> None:
             return torch.nn.functional.normalize(pooled, dim=1)
 
     sample = tokenizer(["warm up", "calf raises for runners"], return_tensors="pt", padding=True)
-    tmp = target.with_suffix(".tmp")
+    tmp = _temporary(target)
     axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
     # The tracer warns about Python-side shape checks in transformers; they are constant for
     # this model and the export is verified against sentence-transformers in the tests.
@@ -68,12 +68,18 @@ def _export(model_dir: str, target: Path) -> None:
     os.replace(tmp, target)  # atomic: a killed export never leaves a half file behind
 
 
+def _temporary(target: Path) -> Path:
+    """A temporary name beside ``target`` of this process alone: workers that start together
+    may export at once, and each renames its own finished file into place."""
+    return target.with_name(f"{target.stem}.{os.getpid()}.{threading.get_ident()}.tmp")
+
+
 def _quantize(source: Path, target: Path) -> None:
     # onnxruntime.quantization configures the root logger when imported and logs a
     # pre-processing hint on it: leave the process's logging exactly as it was.
     root = logging.getLogger()
     level, handlers = root.level, list(root.handlers)
-    tmp = target.with_suffix(".tmp")
+    tmp = _temporary(target)
     try:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 

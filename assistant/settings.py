@@ -71,7 +71,15 @@ class Settings(BaseSettings):
     chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
     database_url: str | None = Field(
         None,
-        description="SQLAlchemy URL for answers and feedback; default sqlite in data_dir.",
+        description="SQLAlchemy URL for answers and feedback; default sqlite in data_dir "
+        "(postgresql://... needs the `postgres` extra: pip install 'help-assistant[postgres]').",
+    )
+    answer_retention_days: int = Field(
+        90,
+        ge=0,
+        le=36_500,
+        description="Answers (and their feedback) older than this many days are deleted, at "
+        "start-up and then hourly; 0 keeps them forever.",
     )
 
     # --- models ----------------------------------------------------------------------------
@@ -141,6 +149,11 @@ class Settings(BaseSettings):
         None, description="Enables /v1/admin routes (Bearer or X-API-Key)."
     )
     rate_limit: str = Field("120/minute", description="Per-client limit on public routes, or off.")
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Where the rate limits and the admin-key throttle count (a `limits` storage "
+        "URL): memory:// is per process; redis://host:6379/0 shares them across workers.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="CORS allow-list."
     )
@@ -245,12 +258,47 @@ class Settings(BaseSettings):
         from sqlalchemy.exc import ArgumentError
 
         try:
-            make_url(value)
+            url = make_url(value)
+            dialect = url.get_dialect()
         except ArgumentError:
             raise ValueError(
                 "database_url is not a SQLAlchemy URL (e.g. sqlite:////var/lib/assistant/"
                 "answers.sqlite or postgresql+psycopg://user@host/db)"
             ) from None
+        except Exception:  # NoSuchModuleError: an unknown dialect or driver name
+            raise ValueError(
+                f"database_url names an unknown database {url.drivername!r} "
+                "(supported: sqlite, postgresql)"
+            ) from None
+        try:
+            dialect.import_dbapi()
+        except ImportError:
+            # No square brackets: the CLI prints this line through Rich, which reads them as markup.
+            extra = (
+                ": install help-assistant's postgres extra (pip install psycopg)"
+                if url.get_backend_name() == "postgresql"
+                else ""
+            )
+            raise ValueError(
+                f"database_url needs the {dialect.driver} driver, which is not installed{extra}"
+            ) from None
+        return value
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _check_rate_limit_storage(cls, value: str) -> str:
+        value = value.strip()
+        scheme = value.partition("://")[0].lower()
+        if "://" not in value or scheme not in ("memory", "redis", "rediss"):
+            raise ValueError("rate_limit_storage must be memory:// or a redis://host:port/db URL")
+        if scheme != "memory":
+            try:
+                import redis  # noqa: F401
+            except ImportError:
+                raise ValueError(
+                    "rate_limit_storage is a Redis URL but the redis package is not installed: "
+                    "install help-assistant's redis extra (pip install redis)"
+                ) from None
         return value
 
     @field_validator("embedding_model")

@@ -478,6 +478,7 @@ def serve(
     import uvicorn
 
     from api.main import create_app
+    from api.metrics import prepare_multiprocess
     from api.server_options import uvicorn_options
 
     settings = load_settings(data_dir)  # fail fast on bad settings, before uvicorn starts
@@ -496,15 +497,17 @@ def serve(
         if data_dir:
             os.environ["ASSISTANT_DATA_DIR"] = str(data_dir)
     console.print(f"Serving the help assistant on http://{host}:{port}/ (Ctrl+C to stop)")
-    uvicorn.run(
-        app_factory,
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="info",
-        **uvicorn_options(settings),
-    )
+    # several workers share /metrics through prometheus_client's multiprocess directory
+    with prepare_multiprocess(workers):
+        uvicorn.run(
+            app_factory,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+            **uvicorn_options(settings),
+        )
 
 
 def _register_sync() -> None:

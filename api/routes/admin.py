@@ -21,6 +21,10 @@ _REINDEX_CONFLICT = (
     "articles are indexed: nothing was changed, the detail names the source.",
 )
 
+#: Questions one content-gap report considers at most: each is embedded on every call (about
+#: 30 ms each on 2 cores), so the cap bounds an admin request's time and memory.
+MAX_UNANSWERED = 2000
+
 router = APIRouter(
     prefix="/v1/admin",
     tags=["admin"],
@@ -82,7 +86,15 @@ async def list_feedback(
 @router.get("/unanswered", response_model=UnansweredReport, summary="Content gaps")
 async def unanswered(
     service: AdminServiceDep,
-    limit: Annotated[int, Query(ge=1, le=5000, description="Newest questions considered.")] = 2000,
+    limit: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MAX_UNANSWERED,
+            description=f"Newest questions considered (at most {MAX_UNANSWERED}).",
+        ),
+    ] = MAX_UNANSWERED,
 ) -> UnansweredReport:
-    """Questions that got `no_answer` or a thumbs down, grouped by similarity, largest first."""
+    """Questions that got `no_answer` or a thumbs down, grouped by similarity, largest first.
+    Each call embeds every distinct question it considers, so ``limit`` is capped."""
     return await service.content_gaps(limit)

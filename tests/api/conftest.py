@@ -141,3 +141,36 @@ def live_server(api_settings: Settings, assistant: Assistant) -> Iterator[LiveSe
     """One uvicorn for the server and browser tests (its own app, same index and storage)."""
     with LiveServer(create_app(api_settings, assistant=assistant)) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    """One throwaway PostgreSQL cluster for the session (skipped, with the reason, without one)."""
+    from tests.api.servers import PostgresServer, ServerMissing
+
+    try:
+        with PostgresServer.start() as server:
+            yield server
+    except ServerMissing as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Any]:
+    """One ``redis-server`` for the session (skipped, with the reason, without one)."""
+    from tests.api.servers import RedisServer, ServerMissing
+
+    try:
+        with RedisServer.start() as server:
+            yield server
+    except ServerMissing as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty answers database: a SQLite file, then a fresh database on the real Postgres."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'answers.sqlite'}"
+    server = request.getfixturevalue("postgres_server")
+    return str(server.create_database("answers"))

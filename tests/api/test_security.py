@@ -81,7 +81,7 @@ def test_rate_limit_per_client(make_client: MakeClient) -> None:
     assert statuses == [200, 200, 200, 429]
     limited = client.get("/v1/articles/quadripod-balance")
     assert limited.status_code == 429
-    assert 1 <= int(limited.headers["retry-after"]) <= 20
+    assert 1 <= int(limited.headers["retry-after"]) <= 60  # a moving window of one minute
     assert "try again" in limited.json()["message"]
     # Operations and admin routes are not limited.
     assert client.get("/healthz").status_code == 200

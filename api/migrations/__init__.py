@@ -1,0 +1,1 @@
+"""Alembic migrations of the answer log (answers, feedback, corrections); see env.py."""

@@ -1,0 +1,1 @@
+"""Revisions, oldest first (alembic reads them; nothing imports them but each other)."""
