@@ -213,6 +213,24 @@ def _content_count(sentence: str) -> int:
     return sum(1 for w in _words(sentence) if w.lower() not in _STOP)
 
 
+#: A side note about the asker starts with them ("I'm 47...", "I run 25 km a week...") and tells
+#: no symptom: "ok my legs are sore after plyo." is the subject of the question, not an aside.
+_PROFILE_START = re.compile(
+    r"^(?:(?:ok(?:ay)?|so|well|hi|hey)\W+)?(?:i'?m|i am|im|i run|i've been|i have been|i started|"
+    r"i weigh|i train|i do|i'm training|bit of background|for context)\b",
+    re.I,
+)
+_SYMPTOM = re.compile(
+    r"\b(?:sore|pain\w*|hurt\w*|ache|aches|aching|achy|injur\w*|swell\w*|swollen|numb\w*|"
+    r"tight|stiff\w*|cramp\w*|tender|bruis\w*|sprain\w*|strain\w*|blister\w*|tingl\w*)\b",
+    re.I,
+)
+
+
+def _profile(sentence: str) -> bool:
+    return bool(_PROFILE_START.search(sentence)) and not _SYMPTOM.search(sentence)
+
+
 def last_question(message: str) -> str:
     """The last sentence of a message without a chatty opener: what a follow-up is judged by
     ("I'm 47. And how do I make them harder?" -> "how do I make them harder?")."""
@@ -275,12 +293,13 @@ def focus(message: str) -> Focus:
         for u in asking_units
     )
     if short:
-        # a short message loses only the asker's context, and only when the question stands
-        # on its own
-        if leans or "context" not in kinds:
+        # a short message loses only a side note about the asker (who they are, how they
+        # train), and only when the question stands on its own
+        aside = [k == "context" and _profile(u) for u, k in zip(units, kinds, strict=True)]
+        if leans or not any(aside):
             return Focus(text, [text], [])
-        rest = [u for u, k in zip(units, kinds, strict=True) if k != "context"]
-        context = [u for u, k in zip(units, kinds, strict=True) if k == "context"]
+        rest = [u for u, a in zip(units, aside, strict=True) if not a]
+        context = [u for u, a in zip(units, aside, strict=True) if a]
         return Focus(" ".join(rest), asking_units, context)
     # A sentence without a cue is still kept when it says something (it may name the subject
     # or a symptom: "my calves are wrecked after yesterday's intervals"), and always when the

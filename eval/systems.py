@@ -176,6 +176,8 @@ class TextbookBaseline:
         from knowledge.loaders import load_paths
 
         docs = load_paths(settings.articles_dir).documents
+        for doc in docs:  # Chroma takes no empty lists (a .txt page has no tags)
+            doc.metadata = {k: v for k, v in doc.metadata.items() if v != []}
         chunks = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).split_documents(
             docs
         )

@@ -251,6 +251,8 @@ def test_a_side_note_about_the_asker_leaves_a_short_question_alone(message: str,
 @pytest.mark.parametrize("message", [
     "I'm 58. Does the transition take longer for me?",  # about the asker's own case
     "I'm training for a marathon. Can I do them on the beach?",  # leans on the conversation
+    # a symptom is the subject of the question, never a side note
+    "ok my legs are sore 2 days after my first plyo session. should i still do intervals today?",
 ])
 def test_context_stays_when_the_question_leans_on_it(message: str) -> None:
     assert focus(message).query == message
