@@ -1,5 +1,6 @@
 """GET /: the chat page; GET /agent: the agent console (plain HTML, CSS and JS from api/static;
-no build step, no inline script)."""
+no build step, no inline script). Both load base.css and render.js, shared, before their own
+chat.* or agent.* files. The pages are sent no-cache; StaticFiles serves /static."""
 
 from __future__ import annotations
 

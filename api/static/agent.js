@@ -1,62 +1,15 @@
 // Agent console: log in with the admin key, search passages, get a suggested reply, correct
 // wrong answers, review content gaps. Talks to /agent/api (session cookie + X-CSRF-Token on
-// writes). Every piece of answer, question or article text is set with textContent.
+// writes). Every piece of answer, question or article text is set with textContent; answers
+// are rendered by render.js (loaded first), as on the chat page.
 "use strict";
 
 (() => {
+  const { el, safeUrl, renderText, articleLink, renderCitations } = window.HelpRender;
   const $ = (id) => document.getElementById(id);
   let csrf = "";
   let suggestion = null; // {message, answer}
   let editing = null; // correction id being edited, or null for a new one
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function safeUrl(value) {
-    if (!value || !value.trim()) return null;
-    try {
-      const url = new URL(value, window.location.href);
-      return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
-    } catch {
-      return null;
-    }
-  }
-
-  // Answer text -> paragraphs and lists ("- " items, "1. " steps), built as DOM nodes.
-  function renderText(container, text) {
-    container.replaceChildren();
-    let list = null;
-    for (const line of String(text).split("\n")) {
-      const bullet = /^\s*[-*•]\s+(.*)$/.exec(line);
-      const step = /^\s*(\d+)[.)]\s+(.*)$/.exec(line);
-      if (bullet || step) {
-        const kind = bullet ? "UL" : "OL";
-        if (!list || list.tagName !== kind) {
-          list = el(kind.toLowerCase());
-          if (step && step[1] !== "1") list.start = Number(step[1]);
-          container.append(list);
-        }
-        list.append(el("li", null, bullet ? bullet[1] : step[2]));
-      } else if (line.trim()) {
-        list = null;
-        container.append(el("p", null, line));
-      } else {
-        list = null;
-      }
-    }
-  }
-
-  function articleLink(item, label) {
-    const link = el("a", null, label);
-    link.href = safeUrl(item.url) || "/v1/articles/" + encodeURIComponent(item.article_id);
-    link.target = "_blank";
-    link.rel = "noopener noreferrer";
-    return link;
-  }
 
   async function api(path, options = {}) {
     const headers = { Accept: "application/json" };
@@ -198,14 +151,7 @@
       $("suggestion-outcome").textContent = answer.outcome;
       $("suggestion-source").textContent = answer.answerer === "correction" ? "(an agent's correction)" : "";
       renderText($("suggestion-text"), answer.answer);
-      const cites = $("suggestion-citations");
-      cites.replaceChildren();
-      for (const c of answer.citations) {
-        const item = el("li");
-        item.value = c.n;
-        item.append(articleLink(c, c.section ? `${c.title} — ${c.section}` : c.title));
-        cites.append(item);
-      }
+      renderCitations($("suggestion-citations"), answer.citations);
       $("copy-status").textContent = "";
       $("suggest-status").textContent = "";
     } catch (error) {

@@ -1,10 +1,12 @@
 // Chat widget for the help assistant: streams answers from POST /v1/answer/stream (SSE),
 // keeps the conversation for follow-ups and sends thumbs up/down to POST /v1/feedback.
-// Every piece of answer or article text is set with textContent, never parsed as HTML; lists in
-// answers ("- " items, "1. " steps) are built as list elements.
+// Every piece of answer or article text is set with textContent, never parsed as HTML; answers
+// are rendered by render.js (loaded first), as on the agent console.
 "use strict";
 
 (() => {
+  const { el, safeUrl, renderText, newTabLink, renderCitations } = window.HelpRender;
+  const TEXT_CLASSES = { para: "msg__para", list: "msg__list" };
   const MAX_TURNS = 20; // the API's history limit (CONTRACT.md)
 
   const log = document.getElementById("log");
@@ -18,47 +20,6 @@
 
   let history = [];
   let busy = false;
-
-  function safeUrl(value) {
-    if (!value || !value.trim()) return null; // "" would resolve to this very page
-    try {
-      const url = new URL(value, window.location.href);
-      return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
-    } catch {
-      return null;
-    }
-  }
-
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  // Answer text -> paragraphs and lists, as DOM nodes (the text itself never becomes markup).
-  function renderText(container, text) {
-    container.replaceChildren();
-    let list = null;
-    for (const line of String(text).split("\n")) {
-      const bullet = /^\s*[-*•]\s+(.*)$/.exec(line);
-      const step = /^\s*(\d+)[.)]\s+(.*)$/.exec(line);
-      if (bullet || step) {
-        const kind = bullet ? "UL" : "OL";
-        if (!list || list.tagName !== kind) {
-          list = el(kind.toLowerCase(), "msg__list");
-          if (step && step[1] !== "1") list.start = Number(step[1]);
-          container.append(list);
-        }
-        list.append(el("li", null, bullet ? bullet[1] : step[2]));
-      } else if (line.trim()) {
-        list = null;
-        container.append(el("p", "msg__para", line));
-      } else {
-        list = null;
-      }
-    }
-  }
 
   function scrollToEnd() {
     log.scrollTop = log.scrollHeight;
@@ -137,17 +98,7 @@
     nav.setAttribute("aria-label", "Sources");
     nav.append(el("h2", "sources__title", "Sources"));
     const list = el("ol", "sources__list");
-    for (const c of citations) {
-      const item = el("li");
-      item.value = c.n;
-      const href = safeUrl(c.url) || "/v1/articles/" + encodeURIComponent(c.article_id);
-      const link = el("a", "sources__link", c.section ? `${c.title} — ${c.section}` : c.title);
-      link.href = href;
-      link.target = "_blank";
-      link.rel = "noopener noreferrer";
-      item.append(link);
-      list.append(item);
-    }
+    renderCitations(list, citations, "sources__link");
     nav.append(list);
     message.append(nav);
   }
@@ -155,11 +106,7 @@
   function renderHandoff(message, handoff) {
     if (!handoff || !handoff.offered || !supportUrl) return;
     const p = el("p", "handoff");
-    const link = el("a", "handoff__link", "Talk to a person");
-    link.href = supportUrl;
-    link.target = "_blank";
-    link.rel = "noopener noreferrer";
-    p.append(link);
+    p.append(newTabLink("handoff__link", "Talk to a person", supportUrl));
     message.append(p);
   }
 
@@ -221,7 +168,7 @@
   }
 
   function renderAnswer(message, body, answer) {
-    renderText(body, answer.answer);
+    renderText(body, answer.answer, TEXT_CLASSES);
     message.dataset.outcome = answer.outcome;
     message.dataset.answerId = answer.answer_id;
     renderSources(message, answer.citations || []);
@@ -263,7 +210,7 @@
       for await (const event of sseEvents(response.body)) {
         if (event.event === "delta") {
           text += JSON.parse(event.data).text;
-          renderText(body, text);
+          renderText(body, text, TEXT_CLASSES);
           scrollToEnd();
         } else if (event.event === "done") {
           answer = JSON.parse(event.data);

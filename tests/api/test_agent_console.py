@@ -34,10 +34,12 @@ def test_page_loads_its_script_and_style_from_static_without_inline_code(
     page = console.get("/agent")
     assert page.status_code == 200
     html = page.text
+    assert '<script src="/static/render.js" defer></script>' in html
     assert '<script src="/static/agent.js" defer></script>' in html
     assert "<style" not in html and " on" + "click=" not in html and "style=" not in html
-    assert html.count("<script") == 1
-    assert console.get("/static/agent.js").status_code == 200
+    assert html.count("<script") == 2
+    for asset in ("render.js", "agent.js", "base.css", "agent.css"):
+        assert console.get(f"/static/{asset}").status_code == 200
 
 
 def test_login_sets_an_httponly_strict_expiring_cookie(console: TestClient) -> None:

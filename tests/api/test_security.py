@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from api.ratelimit import TokenBucketLimiter
@@ -41,8 +42,9 @@ def test_support_url_is_escaped_into_the_page(make_client: MakeClient) -> None:
     assert "&quot;&gt;&lt;script&gt;" in page
 
 
-def test_chat_script_never_writes_html() -> None:
-    script = (STATIC_DIR / "chat.js").read_text(encoding="utf-8")
+@pytest.mark.parametrize("name", ["render.js", "chat.js", "agent.js"])
+def test_page_scripts_never_write_html(name: str) -> None:
+    script = (STATIC_DIR / name).read_text(encoding="utf-8")
 
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
         assert sink not in script
@@ -50,9 +52,23 @@ def test_chat_script_never_writes_html() -> None:
 
 
 def test_static_assets_are_served(client: TestClient) -> None:
-    js = client.get("/static/chat.js")
-    assert js.status_code == 200 and "javascript" in js.headers["content-type"]
-    assert client.get("/static/chat.css").status_code == 200
+    for name in ("render.js", "chat.js", "agent.js"):
+        js = client.get(f"/static/{name}")
+        assert js.status_code == 200 and "javascript" in js.headers["content-type"]
+    for name in ("base.css", "chat.css", "agent.css"):
+        css = client.get(f"/static/{name}")
+        assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+
+
+@pytest.mark.parametrize(("path", "own"), [("/", "chat"), ("/agent", "agent")])
+def test_both_pages_load_the_shared_files_before_their_own(
+    client: TestClient, path: str, own: str
+) -> None:
+    page = client.get(path).text
+
+    assets = re.findall(r'(?:href|src)="/static/([^"]+)"', page)
+    assert assets == ["base.css", f"{own}.css", "render.js", f"{own}.js"]
+    assert page.count("<script") == 2 and page.count(" defer>") == 2  # run in document order
 
 
 def test_cors_allows_only_listed_origins(make_client: MakeClient) -> None:

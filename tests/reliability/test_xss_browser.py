@@ -16,9 +16,11 @@ from tests.reliability.payloads import XSS_PAYLOADS
 pytestmark = [pytest.mark.browser, pytest.mark.server]
 
 #: Anything a payload could have created in the page (the page has none of these but its form;
-#: its only script is /static/chat.js and its only SVGs are the feedback icons, no handlers).
+#: its only scripts are /static/render.js and /static/chat.js and its only SVGs are the feedback
+#: icons, no handlers).
 INJECTED = (
-    "script:not([src='/static/chat.js']), iframe, object, embed, img, math, style, "
+    "script:not([src='/static/render.js']):not([src='/static/chat.js']), iframe, object, embed, "
+    "img, math, style, "
     "form:not(#ask-form), meta[http-equiv], base, details, [onerror], [onload], [onclick], "
     "[ontoggle], [onmouseover], [style], [srcdoc], a[href^='javascript:' i], "
     "a[href^='data:' i], a[href^='vbscript:' i]"
@@ -70,4 +72,4 @@ def test_payloads_render_as_text_only(page: Page, poisoned_server: LiveServer) -
     page.wait_for_timeout(500)  # let any stray handler or timer fire before looking
     assert dialogs == []
     assert page.locator(INJECTED).count() == 0
-    assert page.evaluate("document.querySelectorAll('script').length") == 1
+    assert page.evaluate("document.querySelectorAll('script').length") == 2
