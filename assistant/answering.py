@@ -2,14 +2,15 @@
 
 Every unit it outputs is copied from a retrieved passage and carries the ``[n]`` marker of that
 passage, so every sentence of an answer is supported by the source it cites. Unit vectors were
-computed at ingest; answering a question embeds nothing beyond the question itself.
+computed at ingest; answering a question embeds nothing beyond the question itself (and, in a
+follow-up, the sentences of the previous answer, to leave out what was already said).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +37,10 @@ SECOND_PASSAGE_RATIO = 0.8
 #: A unit "gives" the asked-for kind of answer at this fit or above (assistant/qtype.py scale).
 FITS = 0.5
 _WORD = re.compile(r"[a-z0-9']+")
+#: The previous answer is split into sentences and list lines to find what it already said;
+#: at most this many are embedded (an answer is a section, rarely over a dozen units).
+_SAID_SPLIT = re.compile(r"(?<=[.!?:])\s+|\n+\s*(?:[-*]|\d{1,3}[.)])?\s*")
+_SAID_MAX = 24
 #: "See Calf raises." and the like point elsewhere; lifted out of the article they say nothing.
 _POINTER = re.compile(r"\bas (?:explained|described|covered) in\b", re.I)
 _CROSS_REFERENCE = re.compile(r"^(see|read|learn more|more in|more about|check out)\b", re.I)
@@ -128,8 +133,12 @@ class ExtractiveAnswerer:
         max_list_words: int = 160,
         section_ranker: LinearRanker | None = None,
         lead_ranker: LinearRanker | None = None,
+        embed_texts: Callable[[list[str]], list[list[float]]] | None = None,
     ) -> None:
         self.units = units
+        #: embeds the previous answer's sentences, so a paraphrase of one (an LLM's, or a
+        #: client's own wording) counts as said; without it only the same words do
+        self.embed_texts = embed_texts
         self.max_words = max_words
         self.max_list_words = max_list_words
         self.section_ranker = section_ranker or LinearRanker.load(SECTION_RANKER)
@@ -146,6 +155,7 @@ class ExtractiveAnswerer:
         if not passages:
             return None
         said = _normalised(" ".join(previous))
+        said_vectors = self._said_vectors(previous)
         candidates = list(passages[:CANDIDATES])
         by_chunk = self.units.units_for([p.chunk_id for p in candidates])
         qvec = np.asarray(query_vector, dtype=np.float32)
@@ -163,6 +173,10 @@ class ExtractiveAnswerer:
                 if unit.kind == "heading":
                     headings[i] = unit
                 elif _usable(unit.text) and not (said and _normalised(unit.text) in said):
+                    if said_vectors is not None and float((said_vectors @ unit.vector).max()) > (
+                        REPEAT_COS
+                    ):
+                        continue  # the previous answer said this in other words
                     unit_scores.setdefault(i, []).append((*relevance(unit), unit))
         if not unit_scores:
             return None
@@ -203,6 +217,17 @@ class ExtractiveAnswerer:
         draft.sections = [(candidates[i].chunk_id, features[i]) for i in ranked]
         draft.leads = leads
         return draft
+
+    def _said_vectors(self, previous: Sequence[str]) -> np.ndarray | None:
+        """Unit-normalised vectors of the previous answer's sentences (None: nothing said)."""
+        sentences = [
+            s for text in previous
+            for s in _SAID_SPLIT.split(re.sub(r"\s*\[\d+\]", "", text)) if len(s.split()) >= 4
+        ]  # fmt: skip
+        if not sentences or self.embed_texts is None:
+            return None
+        vectors = np.asarray(self.embed_texts(sentences[:_SAID_MAX]), dtype=np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
 
     @staticmethod
     def _section_features(

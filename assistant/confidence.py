@@ -4,7 +4,9 @@ The inputs are computed on the way to an answer and named (see :data:`FEATURES`)
 passage's dense similarity, the best sentence's and heading's similarity, how well the lead
 sentence gives the kind of answer asked for, how clearly the section ranker prefers the best
 section to the runner-up (``margin``), the share of the question's informative words that
-the answer's section contains, and the number of *unknown key terms*: words of the question that
+the answer's section contains, the weight of the most informative question word that the chosen
+section never mentions (``missing``: "polar" in a question answered from a Garmin section), and
+the number of *unknown key terms*: words of the question that
 the knowledge base never uses, that are not everyday English (Zipf frequency below 4.5 in
 ``wordfreq``), and that are not a typo or a prefix of a word it does use.
 
@@ -25,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 
 #: The model's inputs, by name: what an AnswerTrace's ``features`` holds.
-FEATURES = ("dense", "unit", "heading", "fit", "margin", "overlap", "unknown")
+FEATURES = ("dense", "unit", "heading", "fit", "margin", "overlap", "missing", "unknown")
 MODEL_PATH = Path(__file__).parent / "models" / "answerability.json"
 #: Words at least this common in English are never "unknown key terms" (Zipf scale: 4.5 is
 #: about 30 per million words: "idea", "really", "bad" are above it; "marathon" is below).
@@ -83,6 +85,17 @@ def informative_overlap(question_words: Iterable[str], section_words: set[str]) 
     weights = {w: max(0.5, 6.0 - zipf(w)) for w in question_words}
     total = sum(weights.values())
     return sum(v for w, v in weights.items() if w in section_words) / total if total else 0.0
+
+
+def missing_information(question_words: Iterable[str], section_words: set[str]) -> float:
+    """The information (``6 - zipf``) of the rarest question word the section never mentions:
+    one absent key word ("student" discount, "kids" sizes) can make a close section the wrong
+    one, however much else matches. Numbers are left out (a section rarely repeats them)."""
+    return max(
+        (max(0.0, 6.0 - zipf(w)) for w in question_words if w not in section_words
+         and not w.isdigit()),
+        default=0.0,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.answering import Draft, ExtractiveAnswerer, content_words, snippet, with_marker
 from assistant.chunks import plain
-from assistant.confidence import AnswerabilityModel, informative_overlap
+from assistant.confidence import AnswerabilityModel, informative_overlap, missing_information
 from assistant.conversation import (
     Intent,
     classify,
@@ -318,10 +318,16 @@ class Assistant:
         words = self.synonyms.strip(query)
         unknown = vocabulary.unknown_terms(words)
         section = content_words(" ".join(text for _, text in draft.units))
+        chosen = draft.sections[0][0] if draft.sections else None
+        source = " ".join(
+            f"{p.title} {p.section} {p.text}" for p in trace.passages if p.chunk_id == chosen
+        )
+        qwords = content_words(words)
         features = {
             **draft.signals,
             "unknown": float(len(unknown)),
-            "overlap": informative_overlap(content_words(words), section),
+            "overlap": informative_overlap(qwords, section),
+            "missing": missing_information(qwords, section | content_words(source)),
         }
         trace.unknown_terms, trace.features = unknown, features
         confidence = round(self.model.probability(features), 4)

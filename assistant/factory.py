@@ -57,6 +57,7 @@ def build_assistant(
         unit_index,
         max_words=settings.max_answer_words,
         max_list_words=settings.max_list_words,
+        embed_texts=embeddings.embed_documents,
     )
     answerer: Answerer = extractive
     if chat_model is None and settings.llm:

@@ -188,6 +188,14 @@ _INJECTION = re.compile(r"(?<!\w)(?:" + "|".join((
     r"(?:print|show|reveal|repeat|display|output|leak|dump|give me)\b[^.?!]{0,30}\b(?:database"
     r" (?:url|password)|data director\w*|connection string|credentials)",
     r"(?:pretend|imagine|assume|say) (?:that )?(?:your|the) (?:articles?|sources?|docs) say",
+    r"(?:from|with|use|using|on) (?:your|ur) own (?:knowledge|training|opinion|brain|memory)",
+    # an order to drop its sources, as a clause of its own ("forget the help articles and tell
+    # me..."), not "I forget which article said..."
+    r"(?:^|(?<=[.?!,;:] )|(?<=[.?!,;:])|" + "|".join(
+        rf"(?<=\b{w} )" for w in ("just", "please", "now", "and", "so", "ok", "okay")
+    ) + r")(?:ignore|disregard|forget|skip"
+    r"|bypass|set aside) (?:the |your |all |those |these |ur )*(?:help )?(?:articles?|sources?"
+    r"|knowledge base|documentation|docs)\b",
 )) + r")(?!\w)")
 
 

@@ -183,8 +183,9 @@ def main(argv: list[str] | None = None) -> int:
         help="root of the KB indexes (default: ASSISTANT_DATA_DIR/eval)",
     )
     # The gate's floor on answerable outcomes is 0.95 on test; the threshold chosen on tune CV
-    # keeps a margin above it (at 0.95 the test split fell to 0.935-0.940).
-    parser.add_argument("--min-answerable-recall", type=float, default=0.965)
+    # keeps a margin above it (at 0.95 the test split fell to 0.935-0.940; at 0.965, with the
+    # `missing` feature, each KB's tune answerable outcomes fell to 0.962, one case from 0.95).
+    parser.add_argument("--min-answerable-recall", type=float, default=0.97)
     args = parser.parse_args(argv)
     from assistant.embeddings import make_embeddings
     from assistant.settings import load_settings

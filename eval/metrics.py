@@ -214,7 +214,10 @@ class Support:
 
 
 # ----- answer-level rates (one value per case; the runner averages them) -----------------------
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
+#: A sentence ends at . ! or ? followed by space and a capital, digit or quote: the same rule as
+#: the product's splitter (knowledge/sentences.py), so "Barefoot Co. accepts returns" is one
+#: sentence, not a lead of "Barefoot Co."
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
 
 
 def first_sentence(answer: str) -> str:

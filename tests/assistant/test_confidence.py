@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.confidence import AnswerabilityModel, Vocabulary, informative_overlap
+from assistant.confidence import (
+    AnswerabilityModel,
+    Vocabulary,
+    informative_overlap,
+    missing_information,
+)
 
 KB = Vocabulary.from_texts(
     ["Calf raises and plyometric jumps.", "The hip flexor stretch after a cool down.", "warm up"]
@@ -48,3 +53,14 @@ def test_overlap_weighs_rare_words_most() -> None:
     section = {"long", "runs", "mileage", "week"}
     assert informative_overlap(["protein", "long", "runs"], section) < 0.6  # protein is missing
     assert informative_overlap(["mileage", "week"], section) == 1.0
+
+
+def test_missing_is_the_rarest_question_word_the_section_lacks() -> None:
+    section = {"garmin", "watch", "sync", "work"}
+    assert missing_information(["garmin", "watch", "work"], section) == 0.0
+    polar = missing_information(["polar", "watch", "work"], section)
+    kids = missing_information(["kids", "watch"], section)
+    assert polar > 0.0 and kids > 0.0
+    # one rare absent word weighs as much as it does however many other words match
+    assert missing_information(["polar", "garmin", "watch", "sync", "work"], section) == polar
+    assert missing_information(["3", "watch"], section) == 0.0  # numbers are left out

@@ -200,6 +200,7 @@ def test_answered_with_facts_needs_the_outcome_and_every_fact() -> None:
         ("Three sets a day!\nMore below.", "Three sets a day!"),
         ("\n1. Stand tall [1].\n2. Rise slowly [1].", "Stand tall."),
         ("- Keep it easy for 2.5 km [1]. Then build up.", "Keep it easy for 2.5 km."),
+        ("Barefoot Co. takes returns [1]. Unworn only.", "Barefoot Co. takes returns."),
         ("", ""),
     ],
 )
