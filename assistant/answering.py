@@ -181,9 +181,13 @@ class ExtractiveAnswerer:
         if not unit_scores:
             return None
         heading_of = {i: float(u.vector @ qvec) for i, u in headings.items()}
+        # each unit's fit to the question type, computed once (the section features, the lead
+        # and the confidence signal all read it)
+        fit = {id(u): sentence_fit(u.text, qtype) for units in unit_scores.values()
+               for _, _, u in units}  # fmt: skip
         features = {
             i: self._section_features(i, candidates, unit_scores[i], headings.get(i), heading_of,
-                                      qwords, qtype)
+                                      qwords, fit)
             for i in unit_scores
         }  # fmt: skip
         ranked = sorted(features, key=lambda i: (-self.section_ranker.score(features[i]), i))
@@ -199,13 +203,13 @@ class ExtractiveAnswerer:
         hedge = len(ranked) > 1 and (
             ranker.beats(features[ranked[0]], features[ranked[1]]) < ranker.hedge_below
         )
-        chosen, leads = self._choose(scored, qtype, qwords, hedge)
+        chosen, leads = self._choose(scored, qtype, qwords, fit, hedge)
         draft = self._render(chosen, [candidates[i] for i in order])
         draft.signals = {
             "dense": dense_top,
             "unit": max(s[1] for s in scored),
             "heading": heading_cos,
-            "fit": max(sentence_fit(u.text, qtype) for _, u in chosen),
+            "fit": max(fit[id(u)] for _, u in chosen),
             # how clearly one section answers: the section ranker's log-odds that the best
             # candidate beats the runner-up (0 when there is no runner-up to beat)
             "margin": (
@@ -237,7 +241,7 @@ class ExtractiveAnswerer:
         heading: StoredUnit | None,
         heading_of: dict[int, float],
         qwords: set[str],
-        qtype: QType,
+        fit: dict[int, float],
     ) -> dict[str, float]:
         passage = candidates[i]
         words = set().union(*(content_words(u.text) for _, _, u in units))
@@ -252,7 +256,7 @@ class ExtractiveAnswerer:
             "heading_overlap": _overlap(qwords, content_words(heading.text)) if heading else 0.0,
             "unit_best": max(cosine for _, cosine, _ in units),
             "overlap": _overlap(qwords, words),
-            "fit_best": max(sentence_fit(u.text, qtype) for _, _, u in units),
+            "fit_best": max(fit[id(u)] for _, _, u in units),
             "same_article": float(passage.article_id == candidates[0].article_id),
         }
 
@@ -261,6 +265,7 @@ class ExtractiveAnswerer:
         scored: list[tuple[float, float, int, StoredUnit]],
         qtype: QType,
         qwords: set[str],
+        fit: dict[int, float],
         hedge: bool = False,
     ) -> tuple[list[tuple[int, StoredUnit]], list[tuple[str, dict[str, float]]]]:
         """One section: a help-article section is written as the answer to one question. The
@@ -272,7 +277,7 @@ class ExtractiveAnswerer:
         own_scored = [(rel, cos, unit) for rel, cos, rank, unit in scored if rank == primary]
         own = [(rel, unit) for rel, _, unit in own_scored]
         relevance_of = {id(u): r for r, u in own}
-        fit_of = {id(u): sentence_fit(u.text, qtype) for _, u in own}
+        fit_of = fit
         first = min(u.index for _, u in own)
         last = max(u.index for _, u in own)
         leads = [
@@ -293,7 +298,7 @@ class ExtractiveAnswerer:
         chosen = _drop_orphan_intros(chosen)
         picked = [(primary, u) for u in chosen]
         if hedge or max(fit_of[id(u)] for u in chosen) < FITS:
-            extra = self._secondary(scored, primary, chosen, qtype, budget, hedge)
+            extra = self._secondary(scored, primary, chosen, fit, budget, hedge)
             if extra is not None:
                 picked.append(extra)
         return picked, leads
@@ -303,7 +308,7 @@ class ExtractiveAnswerer:
         scored: list[tuple[float, float, int, StoredUnit]],
         primary: int,
         chosen: list[StoredUnit],
-        qtype: QType,
+        fit: dict[int, float],
         budget: int,
         hedge: bool = False,
     ) -> tuple[int, StoredUnit] | None:
@@ -315,7 +320,7 @@ class ExtractiveAnswerer:
                 continue  # an intro without its list, a fragment, or a pointer elsewhere
             if hedge and rank == primary + 1:
                 pass  # the runner-up section, nearly as likely to be the one asked about
-            elif sentence_fit(unit.text, qtype) < FITS:
+            elif fit[id(unit)] < FITS:
                 continue
             if any(float(unit.vector @ u.vector) > REPEAT_COS for u in chosen):
                 continue
