@@ -18,14 +18,13 @@ import argparse
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from assistant.trace import AnswerTrace
-from eval.dataset import DEV, Case, load_dataset
+from eval.dataset import DEV, Case, load_dataset, stamp
 from eval.kbs import KBS, ingest, resolve_kbs
 
 if TYPE_CHECKING:
@@ -200,9 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     answerable = sum(s.answerable for s in samples)
     print(f"{answerable} answerable, {len(samples) - answerable} not covered reached the answerer")
     print_table(model["cv"]["table"], model["threshold"])
-    model["fitted_on"] = {"dataset_sha256": dataset.sha256, "split": "tune",
-                          "cases": len(samples), "date": date.today().isoformat()}  # fmt: skip
-    model["created"] = datetime.now(UTC).isoformat(timespec="seconds")
+    stamp(model, dataset.sha256, cases=len(samples))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(model, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}: threshold {model['threshold']}, features {model['features']}")

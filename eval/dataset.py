@@ -110,6 +110,17 @@ class Dataset(BaseModel):
         return list(dict.fromkeys(c.kb for c in self.cases))
 
 
+def stamp(model: dict[str, Any], dataset_sha: str, **extra: Any) -> dict[str, Any]:
+    """Mark a fitted model's JSON with what it was fitted on (the tune split of the dataset with
+    this hash, and ``extra`` such as the number of cases) and when it was written."""
+    from datetime import UTC, date, datetime
+
+    model["fitted_on"] = {"dataset_sha256": dataset_sha, "split": "tune", **extra,
+                          "date": date.today().isoformat()}  # fmt: skip
+    model["created"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return model
+
+
 def dataset_sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

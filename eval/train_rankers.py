@@ -25,7 +25,6 @@ import argparse
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,7 +39,7 @@ from assistant.ranking import (
     LinearRanker,
 )
 from eval.calibrate import traced
-from eval.dataset import DEV, Case, load_dataset
+from eval.dataset import DEV, Case, load_dataset, stamp
 
 if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
@@ -158,9 +157,7 @@ def _write(model: dict[str, Any], out: Path, dataset_sha: str) -> None:
     if out.exists():  # the hedge is chosen on the whole answer (see hedge_tune), not here
         previous = json.loads(out.read_text(encoding="utf-8"))
         model.update({k: v for k, v in previous.items() if k.startswith("hedge_")})
-    model["fitted_on"] = {"dataset_sha256": dataset_sha, "split": "tune",
-                          "date": date.today().isoformat()}  # fmt: skip
-    model["created"] = datetime.now(UTC).isoformat(timespec="seconds")
+    stamp(model, dataset_sha)
     out.write_text(json.dumps(model, indent=2) + "\n", encoding="utf-8")
     cv = model["cv"]
     print(f"wrote {out}: top-1 on {cv['informative']} informative tune cases "
