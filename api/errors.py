@@ -4,8 +4,10 @@ Every error body has FastAPI's ``detail`` and, for validation errors, a human ``
 as ``"question: question is 2400 characters; the limit is 2000 characters"``. Inputs are never
 echoed back (a 60 KB question would come straight back otherwise). A dependency that is down is
 a 503 with ``Retry-After`` and a message saying which: the index never built, the vector store at
-HOST:PORT unreachable, the answers database locked or read-only. On the OpenAI-compatible routes
-the same errors take OpenAI's shape (``api.openai_errors``), which its clients read.
+HOST:PORT unreachable, the answers database locked, read-only or on a full disk. A reindex that
+runs out of disk is a 507 naming the data dir (the answers database is not involved). On the
+OpenAI-compatible routes the same errors take OpenAI's shape (``api.openai_errors``), which its
+clients read.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from api.storage import describe_storage_error
 from assistant.core import InvalidQuestionError
 from assistant.retrieval import IndexNotBuiltError
 from assistant.store import StoreUnavailableError
+from knowledge.diskfull import DiskFullError
 
 logger = logging.getLogger("api.errors")
 _SIMPLE = (str, int, float, bool, type(None))
@@ -58,6 +61,11 @@ NOT_READY = (HTTPStatus.SERVICE_UNAVAILABLE.value, "Index empty or store unavail
 UNKNOWN_ARTICLE = (HTTPStatus.NOT_FOUND.value, "Unknown article id.")
 UNKNOWN_ANSWER = (HTTPStatus.NOT_FOUND.value, "Unknown answer_id.")
 REINDEX_RUNNING = (HTTPStatus.CONFLICT.value, "A reindex is already running.")
+REINDEX_DISK_FULL = (
+    HTTPStatus.INSUFFICIENT_STORAGE.value,
+    "The disk of the data dir is full: the new index version was not published; the previous "
+    "one is still served.",
+)
 REINDEX_PARAMETERS = (
     HTTPStatus.UNPROCESSABLE_ENTITY.value,
     "Parameters sent (reindex takes none).",
@@ -156,6 +164,17 @@ async def _on_storage(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_disk_full(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DiskFullError)
+    cause = exc.__cause__
+    reason = str(cause).strip().splitlines()[0] if cause and str(cause).strip() else "ENOSPC"
+    logger.error("%s on %s (%s: %s)", exc, request.url.path, type(cause).__name__, reason)
+    return JSONResponse(
+        {"detail": "disk full", "message": f"{sentence(str(exc))}."},
+        status_code=HTTPStatus.INSUFFICIENT_STORAGE.value,
+    )
+
+
 def _on_http(max_body_bytes: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     async def handler(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, HTTPException)
@@ -220,6 +239,7 @@ def install_error_handlers(app: FastAPI, max_body_bytes: int) -> None:
         (InvalidQuestionError, _on_invalid_question),
         (IndexNotBuiltError, _on_index_missing),
         (StoreUnavailableError, _on_store_unreachable),
+        (DiskFullError, _on_disk_full),
         (SQLAlchemyError, _on_storage),
         (Exception, _on_bug),
     ]

@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sqlite3
@@ -158,6 +159,28 @@ def _is_locked(exc: BaseException) -> bool:
     return "database is locked" in text or "database table is locked" in text or "busy" in text
 
 
+#: PostgreSQL's SQLSTATE for a full disk (``disk_full``), as psycopg reports it.
+PG_DISK_FULL = "53100"
+#: The one line for a full disk under the answers database (it names the setting, never a path:
+#: clients see it in 503 bodies and /readyz).
+ANSWERS_DISK_FULL = (
+    "Answers and feedback cannot be stored: the disk of the answers database "
+    "(ASSISTANT_DATABASE_URL; by default in ASSISTANT_DATA_DIR) is full."
+)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether a database error is a full disk: SQLite's SQLITE_FULL, PostgreSQL's disk_full,
+    or ENOSPC, read from the driver's error codes (not its text)."""
+    orig = getattr(exc, "orig", exc)
+    if isinstance(orig, sqlite3.Error):
+        code = getattr(orig, "sqlite_errorcode", None)
+        return code is not None and code & 0xFF == sqlite3.SQLITE_FULL
+    if getattr(orig, "sqlstate", None) == PG_DISK_FULL:
+        return True
+    return isinstance(orig, OSError) and orig.errno == errno.ENOSPC
+
+
 def error_kind(exc: BaseException) -> str:
     """A short label for a database failure (the not-stored metric's ``reason``)."""
     text = str(getattr(exc, "orig", exc)).lower()
@@ -165,7 +188,7 @@ def error_kind(exc: BaseException) -> str:
         return "read_only"
     if _is_locked(exc):
         return "locked"
-    if "disk" in text and "full" in text:
+    if is_disk_full(exc):
         return "disk_full"
     return "unavailable"
 
@@ -184,8 +207,8 @@ def describe_storage_error(exc: BaseException) -> StorageProblem:
             "The answers database is locked by another process; try again in a few seconds.",
             retry_after=2,
         )
-    if "disk" in text and "full" in text:
-        return StorageProblem("Answers and feedback cannot be stored: the disk is full.", 60)
+    if is_disk_full(exc):
+        return StorageProblem(ANSWERS_DISK_FULL, 60)
     if "unable to open" in text:
         return StorageProblem("The answers database cannot be opened.", 60)
     return StorageProblem("Answers and feedback cannot be stored right now.")
@@ -291,6 +314,9 @@ class Storage:
         self.engine = make_engine(url)
         self._session = sessionmaker(self.engine, expire_on_commit=False)
         self.problem: str | None = None
+        #: why the schema could not be made (a full disk at start-up), or None: the writes
+        #: that fail for want of tables report it rather than "no such table"
+        self._schema_problem: str | None = None
         #: answers older than this many days are pruned (0: kept forever)
         self.retention_days = retention_days
         self._prune_lock = threading.Lock()
@@ -326,8 +352,9 @@ class Storage:
                 if "answer_text" not in columns:
                     connection.execute(sql_text("ALTER TABLE answers ADD COLUMN answer_text TEXT"))
         except SQLAlchemyError as exc:
-            self.problem = describe_storage_error(exc).message
+            self.problem = self._schema_problem = describe_storage_error(exc).message
             raise
+        self._schema_problem = None
         self.problem = read_only_problem(self.url)
 
     def schema_revision(self) -> str | None:
@@ -422,7 +449,7 @@ class Storage:
         try:
             with_retry(write)
         except SQLAlchemyError as exc:
-            self.problem = describe_storage_error(exc).message
+            self.problem = self._schema_problem or describe_storage_error(exc).message
             raise
         self.problem = None
         if self.retention_days and time.monotonic() - self._pruned_at >= PRUNE_INTERVAL:

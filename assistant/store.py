@@ -112,6 +112,12 @@ def make_chroma_client(settings: Settings) -> ClientAPI:
     try:
         return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
     except ChromaError as exc:
+        if "database or disk is full" in str(exc):  # SQLITE_FULL, as Chroma passes it on
+            raise StartupError(
+                f"the disk is full: no space left in the data dir {settings.data_dir} "
+                f"(ASSISTANT_DATA_DIR) to open the index {settings.chroma_dir / 'chroma.sqlite3'}"
+                ": free some space"
+            ) from exc
         # A corrupt or foreign chroma.sqlite3 ("file is not a database"): one line, not the
         # 80-line traceback of Chroma's start-up.
         raise StartupError(

@@ -43,6 +43,7 @@ ERROR_CODES = {
     "index_missing": "the knowledge base index was never built: run `help-assistant ingest`",
     "invalid_setting": "an ASSISTANT_* setting is invalid (the message names it)",
     "startup_failed": "a file or service the settings name cannot be used (index, model)",
+    "disk_full": "the disk under the data dir is full (the message names it): nothing published",
     "usage": "the command line itself is wrong (an unknown option, a value out of range)",
 }
 
@@ -216,8 +217,10 @@ def run_ingest_command(
     what: str = "ingest",
     before_summary: Callable[[], None] | None = None,
 ) -> None:
-    """Run an ingest (or sync) with progress bars, print its summary, exit 1 on rejections."""
+    """Run an ingest (or sync) with progress bars, print its summary, exit 1 on rejections.
+    A full disk under the data dir is one line naming it (code ``disk_full``)."""
     from assistant.embeddings import LazyEmbeddings, resolve_model_path
+    from knowledge.diskfull import DiskFullError, disk_full_error
 
     try:
         resolve_model_path(settings.embedding_model)
@@ -228,8 +231,15 @@ def run_ingest_command(
     with _IngestBars() as bars:
         try:
             report = run(embeddings, bars)
-        except (OSError, ValueError) as exc:
-            raise fail(f"{what} failed: {exc}") from None
+        except DiskFullError as exc:
+            raise fail(str(exc), "disk_full") from None
+        except Exception as exc:
+            full = disk_full_error(exc, settings)  # a sync's snapshot, written before the ingest
+            if full is not None:
+                raise fail(str(full), "disk_full") from None
+            if isinstance(exc, OSError | ValueError):
+                raise fail(f"{what} failed: {exc}") from None
+            raise
     if before_summary:
         before_summary()
     _print_ingest_report(report)

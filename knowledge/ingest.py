@@ -14,6 +14,10 @@ One process writes at a time: an ingest holds the data dir's writer lock
 keep serving the version they have rather than read a half-written one), writes through a
 Chroma client of its own, and closes that client and the record managers' engines at the end.
 
+A full disk under the data dir (Chroma's SQLite or its vector files, the record managers', the
+sources record, the ONNX export in ``models/``) stops the ingest with :class:`DiskFullError`,
+one line naming the data dir; the published version stays the one readers serve.
+
 Example::
 
     report = run_ingest(settings, embeddings, [Path("knowledge/articles")])
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +55,7 @@ from assistant.store import (
     writer_lock,
 )
 from knowledge.chunking import Chunker, tokenizer_length
+from knowledge.diskfull import DiskFullError, disk_full_error
 from knowledge.loaders import Rejection
 from knowledge.sentences import split_units
 from knowledge.sources import (
@@ -79,6 +85,8 @@ PUBLISHED_KEYS = ("kb_version", "ingested_at")
 
 #: Progress callback: (stage, number of texts just embedded).
 Progress = Callable[[str, int], None]
+
+logger = logging.getLogger("knowledge.ingest")
 
 
 @dataclass
@@ -319,11 +327,19 @@ def run_ingest(
     The whole run holds the data dir's writer lock: another ingest waits for it, or, with
     ``wait=False`` (a reindex through the API), :class:`WriterBusyError` is raised at once.
     """
-    with writer_lock(settings.data_dir, wait=wait):
-        return _run_locked(
-            settings, embeddings, paths, sources=sources, prune=prune, strict=strict,
-            allow_empty=allow_empty, progress=progress, on_plan=on_plan,
-        )  # fmt: skip
+    try:
+        with writer_lock(settings.data_dir, wait=wait):
+            return _run_locked(
+                settings, embeddings, paths, sources=sources, prune=prune, strict=strict,
+                allow_empty=allow_empty, progress=progress, on_plan=on_plan,
+            )  # fmt: skip
+    except DiskFullError:
+        raise
+    except Exception as exc:
+        full = disk_full_error(exc, settings)
+        if full is None:
+            raise
+        raise full from exc  # the store's own error stays the cause, for the server's log
 
 
 @dataclass
@@ -422,8 +438,15 @@ def _write(
         _index(report, chunks, state.units, chunk_side, unit_side, before, prune, gone)
     except BaseException:
         # What was written stays (content-hash ids: a rerun converges); readers go on serving
-        # the published version, no longer told that an ingest is running.
-        set_collection_metadata(chunk_store, published)
+        # the published version, no longer told that an ingest is running. Best effort: on a
+        # full disk this write fails too, and the first error is the one to report (a marker
+        # left behind is ignored once the writer lock is released). A first ingest has nothing
+        # published, and Chroma refuses empty metadata.
+        if published:
+            try:
+                set_collection_metadata(chunk_store, published)
+            except Exception as restore:
+                logger.warning("could not clear the ingest_running marker: %s", restore)
         raise
     record.note_run(run, state.loaded.by_source, set(gone) - set(report.articles_removed))
     if state.sources is not None:

@@ -10,7 +10,13 @@ from fastapi.exceptions import RequestValidationError
 from api.admin_schemas import AdminFeedbackItem, ReindexReport, UnansweredReport
 from api.admin_service import ReindexInProgressError
 from api.deps import AdminServiceDep, require_admin, single_query_values
-from api.errors import ADMIN_ERRORS, REINDEX_PARAMETERS, REINDEX_RUNNING, documented
+from api.errors import (
+    ADMIN_ERRORS,
+    REINDEX_DISK_FULL,
+    REINDEX_PARAMETERS,
+    REINDEX_RUNNING,
+    documented,
+)
 from knowledge.ingest import EmptySourceError
 from knowledge.sources import SourcesError
 
@@ -55,13 +61,14 @@ async def _no_client_input(request: Request) -> None:
     response_model=ReindexReport,
     summary="Re-ingest the articles",
     dependencies=[Depends(_no_client_input)],
-    responses=documented(_REINDEX_CONFLICT, REINDEX_PARAMETERS),
+    responses=documented(_REINDEX_CONFLICT, REINDEX_PARAMETERS, REINDEX_DISK_FULL),
 )
 async def reindex(service: AdminServiceDep) -> ReindexReport:
     """Incremental ingest of the recorded sources (what `help-assistant ingest` last indexed,
     synced help centers; else `ASSISTANT_ARTICLES_DIR`); answers use it within
     refresh_seconds. A source that comes up empty is refused with 409 and never wipes its
-    articles."""
+    articles. A full disk under the data dir is a 507 naming it; the previous version is
+    still served."""
     try:
         return await service.reindex()
     except ReindexInProgressError as exc:
