@@ -1,7 +1,10 @@
 """Dependencies of the routes, as ``Annotated`` aliases.
 
 The heavy objects are built once in the app's lifespan and kept on ``app.state``; these
-functions only hand them out, so tests swap any of them with ``app.dependency_overrides``::
+functions only hand them out, so tests swap any of them with ``app.dependency_overrides``.
+They are ``async def`` because they never block: FastAPI runs a plain ``def`` dependency in a
+worker thread, a thread hop per dependency per request (``require_admin`` stays ``def``: its
+throttle may call Redis)::
 
     app.dependency_overrides[get_assistant] = lambda: other_assistant
 """
@@ -27,28 +30,28 @@ from assistant.core import Assistant
 from assistant.settings import Settings
 
 
-def settings_from_app(request: Request) -> Settings:
+async def settings_from_app(request: Request) -> Settings:
     """The app's settings (``assistant.settings.get_settings`` reads the environment instead)."""
     return request.app.state.settings
 
 
-def get_assistant(request: Request) -> Assistant:
+async def get_assistant(request: Request) -> Assistant:
     return request.app.state.assistant
 
 
-def get_storage(request: Request) -> Storage:
+async def get_storage(request: Request) -> Storage:
     return request.app.state.storage
 
 
-def get_catalog(request: Request) -> ArticleCatalog:
+async def get_catalog(request: Request) -> ArticleCatalog:
     return request.app.state.catalog
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
-def get_reindex_lock(request: Request) -> threading.Lock:
+async def get_reindex_lock(request: Request) -> threading.Lock:
     return request.app.state.reindex_lock
 
 
@@ -60,7 +63,7 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 ReindexLockDep = Annotated[threading.Lock, Depends(get_reindex_lock)]
 
 
-def get_answer_service(
+async def get_answer_service(
     assistant: AssistantDep, storage: StorageDep, metrics: MetricsDep, settings: SettingsDep
 ) -> AnswerService:
     return AnswerService(assistant, storage, metrics, log_questions=settings.log_questions)
@@ -69,7 +72,7 @@ def get_answer_service(
 AnswerServiceDep = Annotated[AnswerService, Depends(get_answer_service)]
 
 
-def get_admin_service(
+async def get_admin_service(
     settings: SettingsDep,
     assistant: AssistantDep,
     storage: StorageDep,
@@ -133,7 +136,7 @@ def _digest(key: str) -> bytes:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
 
 
-def single_query_values(request: Request) -> None:
+async def single_query_values(request: Request) -> None:
     """Each query parameter at most once: FastAPI would silently keep the last of
     ``?offset=1&offset=9``; none of our parameters is a list, so a repeat is a 422."""
     seen: set[str] = set()

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding
 
 from assistant.chunks import HEADER_SEPARATOR, tag_key
-from assistant.retrieval import HybridRetriever, IndexNotBuiltError
+from assistant.retrieval import HybridRetriever, IndexNotBuiltError, top_positive
 from assistant.settings import Settings
 from assistant.store import make_vectorstore, set_collection_metadata
 from assistant.types import Filters
@@ -89,3 +90,14 @@ def test_an_empty_index_says_how_to_build_it(tmp_path: Path) -> None:
     empty = HybridRetriever(make_vectorstore(settings, embeddings), embeddings, settings)
     with pytest.raises(IndexNotBuiltError, match="help-assistant ingest"):
         empty.search("anything")
+
+
+@pytest.mark.parametrize(
+    "scores",
+    [[0, 1, 1, 2, 0, 2, 2, 3, 1, 0.5], [0, 0, 0], [1.0] * 7, [3, 0, 0, 3, 2, 2, 2, 1.0]],
+)
+def test_top_positive_keeps_what_a_full_stable_sort_keeps(scores: list[float]) -> None:
+    array = np.array(scores, dtype=float)
+    for k in range(len(scores) + 2):
+        full = [int(i) for i in np.argsort(-array, kind="stable")[:k] if array[i] > 0]
+        assert top_positive(array, k).tolist() == full
