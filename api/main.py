@@ -17,6 +17,7 @@ import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -24,6 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
+from api.answer_writer import AnswerLogBarrier, AnswerWriter, WriteBehindStorage
 from api.articles import ArticleCatalog
 from api.bodies import BodyLimitMiddleware, GzipRequestMiddleware
 from api.errors import install_error_handlers
@@ -31,6 +33,7 @@ from api.metrics import Metrics, MetricsMiddleware
 from api.middleware import (
     HeadAsGetMiddleware,
     HtmlSafeJsonMiddleware,
+    RequestClockMiddleware,
     SecurityHeadersMiddleware,
     StartupErrorMiddleware,
 )
@@ -57,6 +60,10 @@ from api.schemas import MAX_BODY_BYTES
 from api.storage import Storage
 from assistant.core import Assistant
 from assistant.settings import Settings, StartupError, get_settings
+from knowledge.diskfull import is_disk_full
+
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
 
 logger = logging.getLogger("api")
 
@@ -95,33 +102,52 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Builds the heavy objects once (the Assistant unless given, storage, the article catalog)
     on ``app.state``, and closes the storage at shutdown."""
     state, settings = app.state, app.state.settings
+    embeddings: Embeddings | None = None
     if state.assistant is None:
+        from assistant.embeddings import make_query_embeddings
         from assistant.factory import build_assistant
 
         logger.info("loading the embedding model and indexes from %s", settings.data_dir)
         _check_data_dir(settings)
         try:
-            state.assistant = await run_in_threadpool(build_assistant, settings)
+            # Micro-batched question embeddings when ASSISTANT_EMBED_BATCH_WINDOW_MS > 0.
+            embeddings = await run_in_threadpool(make_query_embeddings, settings)
+            state.assistant = await run_in_threadpool(build_assistant, settings, embeddings)
         except ValueError as exc:  # the make_* factories' "unknown X; supported: ..."
             raise StartupError(str(exc)) from exc
+        except OSError as exc:  # the ONNX export into <data dir>/models on a full disk
+            if not is_disk_full(exc):
+                raise
+            raise StartupError(
+                f"the disk is full: no space left in the data dir {settings.data_dir} "
+                "(ASSISTANT_DATA_DIR) for the embedding model's ONNX export: free some space"
+            ) from exc
     state.storage = await _open_storage(settings)
+    # Answers are logged behind the response; the shutdown below writes what is queued.
+    state.answer_writer = AnswerWriter(state.storage, state.metrics)
     state.catalog = await run_in_threadpool(ArticleCatalog.for_settings, settings)
     logger.info("ready: %d articles, answers stored in %s", len(state.catalog),
                 state.storage.engine.url.render_as_string(hide_password=True))  # fmt: skip
     try:
         yield
     finally:
+        await run_in_threadpool(state.answer_writer.close)
         state.storage.close()
+        if embeddings is not None and hasattr(embeddings, "close"):
+            embeddings.close()
 
 
 async def _open_storage(settings: Settings) -> Storage:
     """The answer log, migrated and pruned. Any failure is one logged line and the app serves
     anyway: answers go out unstored (counted), /readyz says degraded, feedback gets a 503."""
-    storage = Storage(settings.answers_db_url, retention_days=settings.answer_retention_days)
+    storage = WriteBehindStorage(
+        settings.answers_db_url, retention_days=settings.answer_retention_days
+    )
     try:
         await run_in_threadpool(storage.create_schema)
     except SQLAlchemyError as exc:
-        logger.error("the answers database is unusable: %s", getattr(exc, "orig", exc))
+        # storage.problem names the setting (a full disk, read-only); the driver's text says how
+        logger.error("%s (%s)", storage.problem, getattr(exc, "orig", exc))
         return storage
     if storage.problem:
         logger.error("%s: answers are served but not stored", storage.problem)
@@ -157,10 +183,12 @@ def _include_routes(app: FastAPI) -> None:
 
 
 def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
-    """Added innermost first: requests pass start-up errors -> metrics -> HEAD as GET ->
-    headers -> HTML-safe JSON -> body limit -> gzip -> CORS -> rate limit -> routes, so 413s
-    and 429s are counted, escaped and carry the security headers, 429s the CORS headers a
-    browser needs to read them, and a gzip body is bounded before and after decoding."""
+    """Added innermost first: requests pass start-up errors -> request clock -> metrics ->
+    HEAD as GET -> headers -> HTML-safe JSON -> body limit -> gzip -> CORS -> rate limit ->
+    answer-log barrier -> routes, so 413s and 429s are counted, escaped and carry the security
+    headers, 429s the CORS headers a browser needs to read them, a gzip body is bounded before
+    and after decoding, and only requests that got past every check wait for the log."""
+    app.add_middleware(AnswerLogBarrier)
     limiter = SharedRateLimiter.parse(settings.rate_limit, settings.rate_limit_storage)
     if limiter is not None:
         app.add_middleware(RateLimitMiddleware, limiter=limiter, proxies=app.state.trusted_proxies)
@@ -179,6 +207,7 @@ def _add_middleware(app: FastAPI, settings: Settings, metrics: Metrics) -> None:
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(RequestClockMiddleware)
     app.add_middleware(StartupErrorMiddleware)
 
 

@@ -1,11 +1,12 @@
-"""Small ASGI middlewares: HEAD as GET, security headers, HTML-safe JSON and one-line start-up
-errors, and ``send_json`` for errors sent before routing (request bodies: ``api.bodies``; rate
-limits: ``api.ratelimit``)."""
+"""Small ASGI middlewares: HEAD as GET, security headers, HTML-safe JSON, the request clock and
+one-line start-up errors, and ``send_json`` for errors sent before routing (request bodies:
+``api.bodies``; rate limits: ``api.ratelimit``)."""
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -90,6 +91,11 @@ _HTML_SAFE = ((b"<", b"\\u003c"), (b">", b"\\u003e"), (b"&", b"\\u0026"))
 _JSON_TYPES = (b"application/json", b"text/event-stream")
 
 
+#: Set in ``scope["state"]`` by a route whose JSON body is already escaped (``/v1/answer``
+#: encodes its answer once, escaped): the middleware passes that body through untouched.
+HTML_SAFE_DONE = "html_safe_done"
+
+
 def html_safe(body: bytes) -> bytes:
     """``body`` (JSON, or SSE whose data lines are JSON) with ``<``, ``>``, ``&`` escaped."""
     for raw, escaped in _HTML_SAFE:
@@ -119,7 +125,9 @@ class HtmlSafeJsonMiddleware:
             nonlocal start, rewrite
             if message["type"] == "http.response.start":
                 content_type = Headers(raw=message.get("headers", [])).get("content-type", "")
-                rewrite = content_type.encode().startswith(_JSON_TYPES)
+                rewrite = content_type.encode().startswith(_JSON_TYPES) and not scope.get(
+                    "state", {}
+                ).get(HTML_SAFE_DONE)
                 if not rewrite:
                     await send(message)
                 else:
@@ -138,6 +146,24 @@ class HtmlSafeJsonMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+
+#: ``scope["state"]`` key: ``time.perf_counter()`` when the request reached the app.
+RECEIVED_AT = "received_at"
+
+
+class RequestClockMiddleware:
+    """Notes when a request reached the app (its head parsed by the server), so a route can
+    tell how long reading and validating the body took (``Server-Timing``, see the answer
+    route). Outermost but one: only the start-up error filter runs before it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope.setdefault("state", {})[RECEIVED_AT] = time.perf_counter()
+        await self.app(scope, receive, send)
 
 
 class HeadAsGetMiddleware:

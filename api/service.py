@@ -5,6 +5,10 @@
 refer to. The question is stored (the content-gap report needs it) but logged in full only with
 ``log_questions``. An agent's correction for the same standalone question is served before the
 Assistant is asked (``api/corrections.py``).
+
+The CPU work runs in the bounded FIFO lane of ``api/workers.py`` (not Starlette's shared pool),
+and the answer log is written behind the response by ``api/answer_writer.py`` (synchronously
+when no writer runs, as in a service built by hand).
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ import time
 from collections.abc import Iterator, Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.concurrency import run_in_threadpool
 
+from api.answer_writer import record_now, writer_for
 from api.articles import safe_url
 from api.correction_store import CorrectionStore
 from api.corrections import best_match, correction_answer
 from api.metrics import Metrics
-from api.storage import Storage, describe_storage_error, error_kind
+from api.storage import Storage
+from api.workers import lane_for
 from assistant.core import Assistant
 from assistant.types import Answer, Filters, Passage, Turn
 
@@ -45,18 +50,28 @@ class AnswerService:
         history: Sequence[Turn] | None,
         filters: Filters | None,
         channel: str,
+        stages: dict[str, float] | None = None,
     ) -> Answer:
+        """The answer to ``question``; ``stages``, when given, gets the ms this layer adds
+        around ``Answer.timings_ms``: ``queue`` (waiting for a worker), ``corrections`` (the
+        agents' corrections looked up) and ``store`` (handing the answer to the log)."""
         started = time.perf_counter()
 
-        def work() -> Answer:
+        def work() -> tuple[Answer, float, float]:
+            t0 = time.perf_counter()
             answer = self.corrected(question, history, filters, started)
+            corrections_ms = (time.perf_counter() - t0) * 1000
             if answer is None:
                 answer = self.assistant.answer(question, history, filters)
             latency_ms = (time.perf_counter() - started) * 1000
+            t0 = time.perf_counter()
             self.store(answer, question, latency_ms, channel)
-            return answer
+            return answer, corrections_ms, (time.perf_counter() - t0) * 1000
 
-        answer = await run_in_threadpool(work)
+        work_done, queue_ms = await lane_for(self.assistant.settings).run(work)
+        answer, corrections_ms, store_ms = work_done
+        if stages is not None:
+            stages.update(queue=queue_ms, corrections=corrections_ms, store=store_ms)
         for citation in answer.citations:
             citation.url = safe_url(citation.url)
         seconds = time.perf_counter() - started
@@ -70,17 +85,15 @@ class AnswerService:
         return answer
 
     def store(self, answer: Answer, question: str, latency_ms: float, channel: str) -> None:
-        """Record the answer; when the answer log is down the answer still goes out, counted
-        under ``help_assistant_answers_not_stored_total`` (feedback on it will be a 404)."""
-        try:
-            self.storage.record_answer(
-                answer, question=question.strip(), latency_ms=latency_ms, channel=channel
-            )
-        except SQLAlchemyError as exc:
-            reason = error_kind(exc)
-            self.metrics.answers_not_stored.labels(reason).inc()
-            logger.warning("answer %s not stored (%s): %s", answer.answer_id, reason,
-                           describe_storage_error(exc).message)  # fmt: skip
+        """Record the answer: queued for the app's background writer, or written here when
+        there is none. When the answer log is down the answer still goes out, counted under
+        ``help_assistant_answers_not_stored_total`` (feedback on it will be a 404)."""
+        writer = writer_for(self.storage)
+        if writer is not None:
+            writer.submit(answer, question=question.strip(), latency_ms=latency_ms,
+                          channel=channel)  # fmt: skip
+        else:
+            record_now(self.storage, self.metrics, answer, question.strip(), latency_ms, channel)
 
     def corrected(
         self,
@@ -112,7 +125,8 @@ class AnswerService:
         return correction_answer(match, {"correction": total, "total": total})
 
     async def search(self, query: str, k: int, filters: Filters | None) -> list[Passage]:
-        passages = await run_in_threadpool(self.assistant.search, query, k, filters)
+        lane = lane_for(self.assistant.settings)
+        passages, _ = await lane.run(lambda: self.assistant.search(query, k, filters))
         for passage in passages:
             passage.url = safe_url(passage.url)
         return passages

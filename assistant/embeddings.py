@@ -92,6 +92,18 @@ def make_embeddings(settings: Settings) -> Embeddings:
     )
 
 
+def make_query_embeddings(settings: Settings) -> Embeddings:
+    """:func:`make_embeddings` for a server: concurrent questions micro-batched into one model
+    call (``embed_batch_window_ms``, ``embed_batch_size``; see ``assistant/batching.py``).
+    A window of 0 gives the model itself, each question embedded on its caller's thread."""
+    embeddings = make_embeddings(settings)
+    if settings.embed_batch_window_ms <= 0:
+        return embeddings
+    from assistant.batching import MicroBatcher
+
+    return MicroBatcher(embeddings, settings.embed_batch_window_ms, settings.embed_batch_size)
+
+
 @lru_cache(maxsize=4)
 def load_tokenizer(model_setting: str) -> PreTrainedTokenizerBase:
     """The model's own tokenizer, to measure chunks in the units the model truncates by."""

@@ -93,6 +93,17 @@ class Settings(BaseSettings):
     torch_threads: int = Field(
         0, ge=0, description="Torch/ONNX intra-op threads; 0 = library default."
     )
+    embed_batch_window_ms: float = Field(
+        0.0,
+        ge=0.0,
+        le=50.0,
+        description="Micro-batching: questions embedded concurrently go to the model as one "
+        "call, waiting up to this many ms for company while the server is busy; 0 = off, one "
+        "call per question from the caller's thread (faster on 2 cores: see README).",
+    )
+    embed_batch_size: int = Field(
+        16, ge=1, le=256, description="Questions in one micro-batched model call at most."
+    )
     llm: str | None = Field(
         None,
         description="Optional chat-model answerer as `provider:model`; unset = extractive.",
@@ -186,6 +197,22 @@ class Settings(BaseSettings):
     )
     server_max_connections: int = Field(
         1000, ge=1, description="Open connections at most; beyond, new ones are closed at once."
+    )
+    answer_workers: int = Field(
+        4,
+        ge=1,
+        le=256,
+        description="Answers computed at the same time (threads doing the CPU work); the rest "
+        "wait in a queue, first come first served.",
+    )
+    answer_queue: int = Field(
+        512,
+        ge=0,
+        description="Answers waiting for a worker at most; beyond, a 503 with Retry-After.",
+    )
+    server_timing: bool = Field(
+        False,
+        description="Send a Server-Timing header on answers: where the request's ms went.",
     )
 
     @field_validator("articles_dir", "cors_origins", "trusted_proxies", mode="before")

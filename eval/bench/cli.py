@@ -58,14 +58,19 @@ class Plan:
     scale: list[int]
     cold_starts: int
     scale_passes: int
+    #: (concurrency, requests) on the server whose query-vector cache is off: every question new
+    new_levels: list[tuple[int, int]] = field(default_factory=list)
+    #: uvicorn worker counts also measured (at concurrency 32), beside the default one
+    workers: list[int] = field(default_factory=list)
 
     @classmethod
     def full(cls) -> Plan:
-        return cls(None, 3, [1, 8, 32], [200, 400, 800], [1_000, 10_000, 100_000], 3, 2)
+        return cls(None, 3, [1, 8, 32], [200, 400, 800], [1_000, 10_000, 100_000], 3, 2,
+                   [(1, 200), (32, 800)], [2])  # fmt: skip
 
     @classmethod
     def quick(cls) -> Plan:
-        return cls(8, 1, [1, 8, 32], [16, 32, 64], [100, 400], 1, 1)
+        return cls(8, 1, [1, 8, 32], [16, 32, 64], [100, 400], 1, 1, [(1, 8), (32, 64)], [])
 
 
 @dataclass
@@ -80,6 +85,7 @@ class BenchOptions:
     port: int = 0
     seed: int = 0
     keep_data: bool = False
+    workers: list[int] | None = None  # None: the plan's (2 in a full run, none in --quick)
 
 
 def _int_list(spec: str, name: str) -> list[int]:
@@ -92,6 +98,18 @@ def _int_list(spec: str, name: str) -> list[int]:
     if not values or min(values) < 2:
         raise typer.BadParameter("every size must be at least 2", param_hint=name)
     return values
+
+
+def _worker_counts(spec: str) -> list[int]:
+    try:
+        values = [int(part) for part in spec.split(",") if part.strip()]
+    except ValueError:
+        raise typer.BadParameter(
+            f"expected worker counts, got {spec!r}", param_hint="--workers"
+        ) from None
+    if not values or min(values) < 1 or max(values) > 16:
+        raise typer.BadParameter("worker counts go from 1 to 16", param_hint="--workers")
+    return sorted(set(values))
 
 
 def _backends(spec: str) -> list[str]:
@@ -114,7 +132,10 @@ def bench_command(
     ] = False,
     scale: Annotated[
         str | None,
-        typer.Option(help="Synthetic corpus sizes in chunks [default: 1000,10000,100000]."),
+        typer.Option(
+            help="Synthetic corpus sizes in chunks [default: 1000,10000,100000]; add 1000000 "
+            "for the 1M-chunk figures (about 10 more minutes)."
+        ),
     ] = None,
     backends: Annotated[
         str, typer.Option(help="Embedding backends to compare for ask latency.")
@@ -134,6 +155,13 @@ def bench_command(
     keep_data: Annotated[
         bool, typer.Option("--keep-data", help="Keep the indexes built in the output directory.")
     ] = False,
+    workers: Annotated[
+        str | None,
+        typer.Option(
+            help="uvicorn worker counts to compare with one worker, e.g. 2 or 2,4; 1 = none "
+            "[default: 2; none with --quick]."
+        ),
+    ] = None,
 ) -> None:
     """Measure ingest, ask and HTTP latency, scale, cold start and the textbook pipeline."""
     options = BenchOptions(
@@ -147,6 +175,7 @@ def bench_command(
         port=port,
         seed=seed,
         keep_data=keep_data,
+        workers=_worker_counts(workers) if workers else None,
     )
     code = run_bench(options)
     if code:
@@ -186,6 +215,8 @@ def _prepare(options: BenchOptions) -> tuple[Settings, list[Case], Plan, Path]:
     plan = Plan.quick() if options.quick else Plan.full()
     if options.scale:
         plan.scale = sorted(set(options.scale))
+    if options.workers is not None:
+        plan.workers = [n for n in options.workers if n > 1]
     if plan.questions:
         cases = cases[: plan.questions]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -239,6 +270,11 @@ def _run(options: BenchOptions) -> dict[str, Any]:
         },
     }
     embeddings = _ingest(settings, result, options.quick)
+    with _stage("Embedding ceiling: the bare model on the same questions"):
+        from eval.bench.measure import measure_ceiling
+
+        questions = [c.question for c in cases]
+        result["ceiling"] = measure_ceiling(embeddings, questions, passes=plan.passes)
     result["http"] = _http(settings, cases, plan, options.port, out)
     _in_process(settings, cases, plan, options.backends, embeddings, result)
     with _stage("Scale: synthetic corpora of " + ", ".join(f"{n:,}" for n in plan.scale)) as step:
@@ -305,7 +341,8 @@ def _http(
     ]
     return measure_http(
         settings, payloads, port=port, log=out / "server.log", cold_starts=plan.cold_starts,
-        levels=list(zip(plan.concurrency, plan.requests, strict=True)), stage=_stage,
+        levels=list(zip(plan.concurrency, plan.requests, strict=True)),
+        new_levels=plan.new_levels, workers=plan.workers, stage=_stage,
     )  # fmt: skip
 
 
@@ -352,6 +389,13 @@ def _print_summary(result: dict[str, Any], out: Path, benchmarks: Path) -> None:
     for t in targets(result):
         table.add_row(t.name, t.value, t.goal, status_mark(t.passed).replace("**", ""))
     console.print(table)
+    m = result["machine"]
+    start, end = m.get("load_average_start"), m.get("load_average_end")
+    console.print(
+        f"machine: {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM; load average (1, 5, "
+        f"15 min) {start} at the start, {end} at the end",
+        highlight=False,
+    )
     paths = {"json": out / "result.json", "plot": out / "bench.png", "markdown": benchmarks}
     for name, path in paths.items():
         console.print(f"{name:>8}: {path}", highlight=False)

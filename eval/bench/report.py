@@ -95,9 +95,10 @@ def markdown(result: dict[str, Any], plot_path: Path | None = None) -> str:
         f"onnxruntime {v.get('onnxruntime')}, torch {v.get('torch')}, chromadb {v.get('chromadb')}"
         f", bm25s {v.get('bm25s')}."
         + (
-            f" Load average when the run started: {load[0]:.2f} (1 min), so other processes "
-            "shared the CPU."
-            if load and load[0] > 0.5
+            f" Load average (1 min) {load[0]:.2f} when the run started and "
+            f"{(m.get('load_average_end') or [0.0])[0]:.2f} when it ended"
+            + (", so other processes shared the CPU." if load[0] > 0.5 else ".")
+            if load
             else ""
         ),
         "",
@@ -108,7 +109,8 @@ def markdown(result: dict[str, Any], plot_path: Path | None = None) -> str:
             [[t.name, t.value, t.goal, status_mark(t.passed)] for t in targets(result)],
         ),
     ]
-    lines += ["", *_ingest_lines(result["ingest"]), "", *_ask_lines(result)]
+    lines += ["", *_ingest_lines(result["ingest"]), "", *_ceiling_lines(result)]
+    lines += ["", *_ask_lines(result)]
     lines += ["", *_textbook_lines(result), "", *_http_lines(result["http"])]
     lines += ["", *_scale_lines(result["scale"])]
     if plot_path is not None:
@@ -136,6 +138,19 @@ def _ingest_lines(ingest: dict[str, Any]) -> list[str]:
         f"({ingest['chunks_per_s']:.1f} chunks/s, {ingest['texts_per_s']:.1f} texts/s), after "
         f"{ingest['model_load_s']:.1f} s loading the model (first use in a fresh data dir, ONNX "
         f"export included). No-op re-ingest: {ingest['noop_s']:.2f} s in process{cli_text}",
+        *(
+            [
+                "",
+                f"Embedding inside the ingest: {ingest['embedded_texts']} texts in "
+                f"{ingest['embed_batches']} calls, {ingest['embed_s']:.1f} s of its "
+                f"{ingest['cold_s']:.1f} s. The bare model on the same texts in the same "
+                f"batches: {ingest['raw_texts_per_s']:.1f} texts/s; the ingest reached "
+                f"{ingest['ingest_texts_per_s']:.1f} texts/s, {ingest['embedding_share']:.2f} of "
+                "it.",
+            ]
+            if ingest.get("raw_texts_per_s")
+            else []
+        ),
     ]
 
 
@@ -225,9 +240,10 @@ def _textbook_lines(result: dict[str, Any]) -> list[str]:
     ]
 
 
-def _http_lines(http: dict[str, Any]) -> list[str]:
-    rows = [
+def _level_rows(levels: list[dict[str, Any]], kind: str) -> list[list[str]]:
+    return [
         [
+            kind,
             str(lv["concurrency"]),
             str(lv["requests"]),
             str(lv["errors"]),
@@ -236,25 +252,111 @@ def _http_lines(http: dict[str, Any]) -> list[str]:
             _ms(lv["p95_ms"]),
             _ms(lv["p99_ms"]),
         ]
-        for lv in http["levels"]
+        for lv in levels
     ]
+
+
+#: Server-Timing stages in request order, with what each covers (see api/routes/answer.py).
+HTTP_STAGES = (
+    ("outside", "outside the app: socket, h11 parsing, event loop"),
+    ("parse", "body read, JSON, validation, dependencies"),
+    ("queue", "waiting for a worker"),
+    ("corrections", "agents' corrections looked up"),
+    ("embed", "embedding"),
+    ("safety", "safety gate"),
+    ("retrieve", "retrieval"),
+    ("answer", "answering"),
+    ("store", "answer-log hand-over"),
+    ("json", "JSON encoding"),
+)
+
+
+def _stage_lines(http: dict[str, Any]) -> list[str]:
+    new = http.get("new_levels", [])
+    picked = [("repeated", _pick(http["levels"], 32)), ("new", _pick(new, 32)),
+              ("repeated", _pick(http["levels"], 1)), ("new", _pick(new, 1))]  # fmt: skip
+    columns = [(kind, lv) for kind, lv in picked if lv and lv.get("stages_ms")]
+    if not columns:
+        return []
+    header = ["Stage", *(f"{kind}, {lv['concurrency']} conn." for kind, lv in columns)]
+    rows = [
+        [f"{label} (`{name}`)", *(_ms(lv["stages_ms"].get(name)) for _, lv in columns)]
+        for name, label in HTTP_STAGES
+    ]
+    rows.append(
+        ["client latency (mean)", *(_ms(lv["stages_ms"].get("client")) for _, lv in columns)]
+    )
+    return [
+        "",
+        "Where a request's milliseconds go (mean ms per request, from the `Server-Timing` header "
+        "each answer carries when `ASSISTANT_SERVER_TIMING` is on; `outside` = the client's "
+        "latency minus the app's own time):",
+        "",
+        *_table(header, rows),
+    ]
+
+
+def _pick(levels: list[dict[str, Any]], concurrency: int) -> dict[str, Any]:
+    return next((lv for lv in levels if lv["concurrency"] == concurrency), {})
+
+
+def _http_lines(http: dict[str, Any]) -> list[str]:
+    rows = _level_rows(http["levels"], "repeated") + _level_rows(http.get("new_levels", []), "new")
+    for n, row in http.get("workers", {}).items():
+        for kind, label in (("repeat", "repeated"), ("new", "new")):
+            if kind in row:
+                rows += _level_rows([row[kind]], f"{label}, {n} workers")
     runs = ", ".join(f"{s:.2f}" for s in http["cold_start_runs_s"])
     return [
         "### HTTP",
         "",
-        "A real `uvicorn api.main:create_app --factory` (one worker, rate limit off) on "
-        "127.0.0.1, `POST /v1/answer` from an httpx AsyncClient in the bench process (it shares "
-        "the CPU with the server). One untimed pass over the questions first, so repeated "
-        "questions hit the query-vector cache as in the repeat pass above. Every answer is also "
-        "stored in the server's SQLite answers table.",
+        "A real `uvicorn api.main:create_app --factory` (one worker unless said, rate limit off) "
+        "on 127.0.0.1, `POST /v1/answer` over keep-alive connections from the bench's own lean "
+        "HTTP/1.1 client (`eval/bench/loadgen.py`; it shares the CPU with the server). One "
+        "untimed pass over the questions first. *repeated*: the query-vector cache hits, as for "
+        "any repeated question. *new*: a server with the cache off "
+        "(`ASSISTANT_QUERY_CACHE_SIZE=0`), so every question is embedded, as one new to the "
+        "process is. Every answer is also stored in the server's SQLite answers table.",
         "",
         *_table(
-            ["Concurrency", "Requests", "Errors", "answers/s", "p50 ms", "p95 ms", "p99 ms"], rows
-        ),
+            [
+                "Questions",
+                "Concurrency",
+                "Requests",
+                "Errors",
+                "answers/s",
+                "p50 ms",
+                "p95 ms",
+                "p99 ms",
+            ],
+            rows,
+        ),  # fmt: skip
+        *_stage_lines(http),
         "",
         f"Cold start (spawn to `/readyz` = 200, index present): {runs} s "
         f"(median {http['cold_start_s']:.2f} s). Server RSS after the load: "
         f"{http['server_rss_mb']} MB.",
+    ]
+
+
+def _ceiling_lines(result: dict[str, Any]) -> list[str]:
+    c = result.get("ceiling")
+    if not c:
+        return []
+    new32 = _pick(result["http"].get("new_levels", []), 32)
+    share = (
+        f" HTTP at 32 connections with every question new: {new32['answers_per_s']:.1f} "
+        f"answers/s, {new32['answers_per_s'] / c['ceiling_per_s']:.2f} of the ceiling."
+        if new32 and c.get("ceiling_per_s")
+        else ""
+    )
+    return [
+        "### Embedding ceiling",
+        "",
+        f"The bare embedding model ({result['config']['backend']}) on the same "
+        f"{c['questions']} questions in this run, in process: {c['one_per_s']:.1f} questions/s "
+        f"one at a time (p50 {c['one_p50_ms']:.2f} ms), {c['batch_per_s']:.1f}/s in batches "
+        f"of {c['batch_size']}; the ceiling is the better, {c['ceiling_per_s']:.1f}/s.{share}",
     ]
 
 
@@ -271,11 +373,16 @@ def _scale_lines(scale: list[dict[str, Any]]) -> list[str]:
             _ms(row["dense_only"]["p95_ms"]),
             _ms(row["bm25_only"]["p95_ms"]),
             "–" if row["rss_mb"] is None else f"{row['rss_mb']:.0f}",
+            {True: "exact", False: "HNSW", None: "–"}[row.get("in_memory")],
+            _ms(row.get("exact_dense", {}).get("p95_ms")),
+            _ms(row.get("hnsw_dense", {}).get("p95_ms")),
+            "–" if row.get("hnsw_recall") is None else f"{row['hnsw_recall']:.3f}",
         ]
         for row in scale
     ]
     header = ["Chunks", "insert s", "load s", "p50 ms", "p95 ms", "p99 ms", "dense-only p95",
-              "BM25-only p95", "RSS MB"]  # fmt: skip
+              "BM25-only p95", "RSS MB", "dense used", "exact p95", "HNSW p95",
+              "HNSW recall@20"]  # fmt: skip
     base = scale[0]["base_chunks"] if scale else 0
     failures = [
         f"- {row['chunks']:,} chunks failed: {row['error']}" for row in scale if row["error"]
@@ -290,7 +397,10 @@ def _scale_lines(scale: list[dict[str, Any]]) -> list[str]:
         "embedded store, + BM25 + fusion, k = top_k) with precomputed query vectors; "
         "dense-only and BM25-only switch one side off. Load = the retriever reading every chunk "
         "and building its BM25 index. RSS is that of a fresh process serving the corpus "
-        "(without the embedding model).",
+        "(without the embedding model). Where exact search gives way to an approximate index: "
+        "the same query vectors through the exact in-memory product (`assistant/dense.py`, "
+        "used up to `MAX_IN_MEMORY` chunks) and through Chroma's HNSW index (used above), with "
+        "the HNSW recall of the exact top 20.",
         "",
         *_table(header, rows),
         *([""] + failures if failures else []),

@@ -45,7 +45,10 @@ COLLECTION = "bench_scale"
 #: At most this many chunks are embedded for real; larger sizes are derived from them.
 BASE_MAX = 1000
 EMBED_BATCH = 64
-CHILD_TIMEOUT_S = 1800
+#: A million chunks take about 20 minutes to insert into Chroma on two cores.
+CHILD_TIMEOUT_S = 3600
+#: Candidates the exact/HNSW comparison asks for (the retriever's dense pool is of this order).
+POOL = 20
 
 
 class PrecomputedOnly(Embeddings):
@@ -186,6 +189,41 @@ def query_child(work: Path, n: int, passes: int) -> dict[str, Any]:
         "rss_mb": rss_hybrid,
         "rss_start_mb": rss_start,
         "peak_rss_mb": peak_rss_mb(),
+        "in_memory": retriever.corpus().matrix is not None,
+        **exact_vs_hnsw(work, n, settings, vectors),
+    }
+
+
+def exact_vs_hnsw(
+    work: Path, n: int, settings: Settings, queries: list[list[float]]
+) -> dict[str, Any]:
+    """Where exact search gives way to an approximate index: the same queries through the
+    exact in-memory product (:class:`assistant.dense.MatrixIndex`, what the retriever uses up
+    to ``MAX_IN_MEMORY`` chunks) and through Chroma's HNSW index (what it uses above), with
+    the HNSW recall of the exact top ``POOL``."""
+    from assistant.dense import MatrixIndex
+    from assistant.store import make_chroma_client
+
+    base = json.loads((work / "base.json").read_text(encoding="utf-8"))
+    _, matrix = corpus(base, np.load(work / "base.npy"), n, int((work / "seed").read_text()))
+    index = MatrixIndex(matrix)
+    del matrix
+    collection = make_chroma_client(settings).get_collection(settings.collection)
+    exact_s, hnsw_s, recalls = [], [], []
+    for vector in queries:
+        t0 = time.perf_counter()
+        rows, _ = index.top(vector, POOL)
+        exact_s.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        probe = np.asarray([vector], dtype=np.float32)
+        got = collection.query(query_embeddings=probe, n_results=POOL, include=["distances"])
+        hnsw_s.append(time.perf_counter() - t0)
+        truth = {f"syn-{r:06d}" for r in rows.tolist()}
+        recalls.append(len(truth & set(got["ids"][0])) / max(1, len(truth)))
+    return {
+        "exact_dense": summarize(exact_s),
+        "hnsw_dense": summarize(hnsw_s),
+        "hnsw_recall": round(float(np.mean(recalls)), 4),
     }
 
 
@@ -241,6 +279,7 @@ def measure_scale(
             embeddings.embed_documents([" ".join(u) for u in base[lo : lo + EMBED_BATCH]])
         )
     (work / "base.json").write_text(json.dumps(base), encoding="utf-8")
+    (work / "seed").write_text(str(seed), encoding="utf-8")
     np.save(work / "base.npy", np.asarray(vectors, dtype=np.float32))
     questions = [case.question for case in cases]
     (work / "queries.json").write_text(json.dumps(questions), encoding="utf-8")
@@ -262,7 +301,7 @@ def measure_scale(
         if not keep:
             shutil.rmtree(work / f"scale-{n}", ignore_errors=True)
     if not keep:
-        for name in ("base.json", "base.npy", "queries.json", "queries.npy"):
+        for name in ("base.json", "base.npy", "queries.json", "queries.npy", "seed"):
             with_path = work / name
             if with_path.exists():
                 os.remove(with_path)
@@ -283,6 +322,10 @@ def _failed(n: int) -> dict[str, Any]:
         "rss_mb": None,
         "rss_start_mb": None,
         "peak_rss_mb": None,
+        "in_memory": None,
+        "exact_dense": empty,
+        "hnsw_dense": empty,
+        "hnsw_recall": None,
     }
 
 

@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -97,8 +97,12 @@ class UvicornServer:
         port: int = 0,
         ready_path: str = "/healthz",
         ready_timeout: float = READY_TIMEOUT_S,
+        args: Sequence[str] = (),
+        app: str = "api.main:create_app",
     ) -> None:
         self.env = offline_env({**os.environ, **env})
+        self.args = list(args)  # more uvicorn options, e.g. ["--workers", "2"]
+        self.app = app  # the app factory, module:function
         self.log = log
         self.port = free_port(port)
         self.url = f"http://{HOST}:{self.port}"
@@ -114,9 +118,9 @@ class UvicornServer:
 
     def start(self) -> UvicornServer:
         """Spawn the server and wait until it is ready (a failure stops it and raises)."""
-        command = [sys.executable, "-m", "uvicorn", "api.main:create_app", "--factory",
+        command = [sys.executable, "-m", "uvicorn", self.app, "--factory",
                    "--host", HOST, "--port", str(self.port), "--log-level", "info",
-                   "--timeout-graceful-shutdown", "5"]  # fmt: skip
+                   "--timeout-graceful-shutdown", "5", *self.args]  # fmt: skip
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             started = time.perf_counter()
