@@ -22,6 +22,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -79,7 +80,7 @@ class Vocabulary:
         ]
 
 
-def informative_overlap(question_words: Iterable[str], section_words: set[str]) -> float:
+def informative_overlap(question_words: Iterable[str], section_words: AbstractSet[str]) -> float:
     """Share of the question's information (``6 - zipf`` per word: rare words weigh most) that
     the section contains; "protein after long runs" against a mileage section scores low."""
     weights = {w: max(0.5, 6.0 - zipf(w)) for w in question_words}
@@ -87,7 +88,7 @@ def informative_overlap(question_words: Iterable[str], section_words: set[str]) 
     return sum(v for w, v in weights.items() if w in section_words) / total if total else 0.0
 
 
-def missing_information(question_words: Iterable[str], section_words: set[str]) -> float:
+def missing_information(question_words: Iterable[str], section_words: AbstractSet[str]) -> float:
     """The information (``6 - zipf``) of the rarest question word the section never mentions:
     one absent key word ("student" discount, "kids" sizes) can make a close section the wrong
     one, however much else matches. Numbers are left out (a section rarely repeats them)."""

@@ -19,6 +19,7 @@ user-interface verbs), never a topic of one knowledge base. The rules, in order 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Literal
 
 QType = Literal[
@@ -306,6 +307,13 @@ def _opens_with_imperative(sentence: str) -> bool:
     return second in _PARTICLES or second.endswith("ly") or words[1][:1].isupper()
 
 
+#: Sentence-level judgements are pure functions of the text; the same article sentences are
+#: judged for every question that retrieves them, so they are cached (bounded: the units of a
+#: knowledge base, and the questions of the last while).
+TEXT_CACHE = 65536
+
+
+@lru_cache(maxsize=TEXT_CACHE)
 def sentence_fit(sentence: str, qtype: QType) -> float:
     """How well a sentence gives the kind of answer a question of ``qtype`` wants, in [0, 1].
 
@@ -375,6 +383,7 @@ _INTRO = re.compile(
 )
 
 
+@lru_cache(maxsize=TEXT_CACHE)
 def is_intro(sentence: str) -> bool:
     """Whether a sentence is a help-center intro or marketing line that must never open an answer.
 

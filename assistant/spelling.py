@@ -120,6 +120,9 @@ class SpellCorrector:
         self._prefixes = frozenset(
             w[:i] for w in counts if len(w) > MIN_LENGTH for i in range(MIN_LENGTH, len(w))
         )
+        # A word's suggestion depends only on the word and this vocabulary: cached per corrector
+        # (a new knowledge-base version gets a new corrector), bounded like the query cache.
+        self._cached = lru_cache(maxsize=65536)(self._suggest)
 
     @classmethod
     def from_texts(cls, texts: Iterable[str]) -> SpellCorrector:
@@ -148,6 +151,9 @@ class SpellCorrector:
 
     def suggest(self, word: str) -> str | None:
         """The knowledge-base word this (lower-case) word is a typo of, or None."""
+        return self._cached(word)
+
+    def _suggest(self, word: str) -> str | None:
         if len(word) < MIN_LENGTH or not word.isalpha() or self._familiar(word):
             return None
         frequency = zipf(word)

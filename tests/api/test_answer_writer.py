@@ -8,6 +8,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.answer_writer import AnswerWriter, writer_for
@@ -23,11 +24,16 @@ QUESTIONS = ["How do I do calf raises?", "How should I warm up?", "What are box 
              "Can I lift weights barefoot?"]  # fmt: skip
 
 
+def _app(api_settings: Settings, assistant: Assistant, tmp_path: Path) -> tuple[FastAPI, str]:
+    """An app whose answer log is a SQLite file of this test, and that file's URL."""
+    url = f"sqlite:///{tmp_path / 'answers.sqlite'}"
+    return create_app(settings_with(api_settings, database_url=url), assistant=assistant), url
+
+
 def test_every_answer_is_in_the_log_after_shutdown(
     api_settings: Settings, assistant: Assistant, tmp_path: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'answers.sqlite'}"
-    app = create_app(settings_with(api_settings, database_url=url), assistant=assistant)
+    app, url = _app(api_settings, assistant, tmp_path)
     with TestClient(app) as client:
         writer = app.state.answer_writer
         assert writer_for(app.state.storage) is writer
@@ -52,8 +58,7 @@ def test_every_answer_is_in_the_log_after_shutdown(
 def test_feedback_right_after_an_answer_finds_it(
     api_settings: Settings, assistant: Assistant, tmp_path: Path
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'answers.sqlite'}"
-    app = create_app(settings_with(api_settings, database_url=url), assistant=assistant)
+    app, _ = _app(api_settings, assistant, tmp_path)
     with TestClient(app) as client:
         for question in QUESTIONS:
             answer_id = client.post("/v1/answer", json={"question": question}).json()["answer_id"]
