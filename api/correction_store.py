@@ -12,6 +12,9 @@ no embedding beyond the one the assistant computes anyway. Example::
 
 from __future__ import annotations
 
+import threading
+import time
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -72,6 +75,34 @@ def _correction(r: CorrectionRecord) -> Correction:
     )
 
 
+#: How long a process answers with its copy of the corrections before reading them again (every
+#: answer looks them up: a read per answer cost 1-9 ms). An edit reaches the process that made
+#: it at once, and the other workers of a multi-worker server within this many seconds.
+CACHE_SECONDS = 2.0
+_CACHE: weakref.WeakKeyDictionary[Storage, tuple[float, list[Correction]]] = (
+    weakref.WeakKeyDictionary()
+)
+_CACHE_LOCK = threading.Lock()
+
+
+def current_corrections(storage: Storage) -> list[Correction]:
+    """Every correction, newest first, as of at most :data:`CACHE_SECONDS` ago."""
+    now = time.monotonic()
+    with _CACHE_LOCK:
+        hit = _CACHE.get(storage)
+    if hit is not None and now - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    corrections = CorrectionStore(storage).all()
+    with _CACHE_LOCK:
+        _CACHE[storage] = (now, corrections)
+    return corrections
+
+
+def _forget(storage: Storage) -> None:
+    with _CACHE_LOCK:
+        _CACHE.pop(storage, None)
+
+
 class CorrectionStore:
     """Create, list, edit and remove corrections (synchronous: call it from a worker thread)."""
 
@@ -99,7 +130,10 @@ class CorrectionStore:
                 session.flush()
                 return _correction(record)
 
-        return with_retry(write)
+        try:
+            return with_retry(write)
+        finally:
+            _forget(self.storage)
 
     def get(self, correction_id: int) -> Correction | None:
         with self.storage._begin() as session:
@@ -142,7 +176,10 @@ class CorrectionStore:
                 session.flush()
                 return _correction(record)
 
-        return with_retry(write)
+        try:
+            return with_retry(write)
+        finally:
+            _forget(self.storage)
 
     def delete(self, correction_id: int) -> bool:
         def write() -> bool:
@@ -153,4 +190,7 @@ class CorrectionStore:
                 session.delete(record)
                 return True
 
-        return with_retry(write)
+        try:
+            return with_retry(write)
+        finally:
+            _forget(self.storage)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.answer_writer import record_now, writer_for
 from api.articles import safe_url
-from api.correction_store import CorrectionStore
+from api.correction_store import current_corrections
 from api.corrections import best_match, correction_answer
 from api.metrics import Metrics
 from api.storage import Storage
@@ -108,7 +108,7 @@ class AnswerService:
         if history or (filters is not None and not filters.is_empty()):
             return None
         try:
-            corrections = CorrectionStore(self.storage).all()
+            corrections = current_corrections(self.storage)
         except SQLAlchemyError as exc:  # the answer itself must not depend on the corrections
             logger.warning("corrections unreadable, answering without them: %s", exc)
             return None

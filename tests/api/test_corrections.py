@@ -155,3 +155,32 @@ def test_schema_upgrade_adds_the_answer_text_column(tmp_path: Path) -> None:
         columns = [row[1] for row in connection.exec_driver_sql("PRAGMA table_info(answers)")]
     assert "answer_text" in columns
     storage.close()
+
+
+def test_a_process_rereads_corrections_another_one_wrote_after_the_cache_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each worker keeps its copy of the corrections for CACHE_SECONDS; its own writes reach
+    it at once, another worker's (here a second Storage on the same file) once that passes."""
+    import api.correction_store as store_module
+    from api.correction_store import CorrectionStore, current_corrections
+
+    url = f"sqlite:///{tmp_path / 'answers.sqlite'}"
+    mine, other = Storage(url), Storage(url)
+    try:
+        mine.create_schema()
+        def add(storage: Storage, question: str) -> None:
+            CorrectionStore(storage).add(
+                question=question, vector=[0.0], answer="a [1]", citations=[], author="Sam"
+            )
+
+        add(mine, "how long is the warm-up?")
+        assert len(current_corrections(mine)) == 1  # its own write: at once
+        add(other, "calf raises?")
+        monkeypatch.setattr(store_module, "CACHE_SECONDS", 3600.0)
+        assert len(current_corrections(mine)) == 1  # another worker's: not yet
+        monkeypatch.setattr(store_module, "CACHE_SECONDS", 0.0)
+        assert len(current_corrections(mine)) == 2  # once the cache time has passed
+    finally:
+        mine.close()
+        other.close()
