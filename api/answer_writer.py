@@ -3,7 +3,8 @@
 An answer used to be written to the answer log (a SQLite or Postgres transaction) in the
 request's own worker, before the response went out. Now :meth:`AnswerWriter.submit` queues it
 and returns at once; one thread takes everything queued (up to ``batch``) and writes it with
-:meth:`api.storage.Storage.record_answer`, as before, so a failure is still counted under
+:meth:`api.storage.Storage.record_answers` in one transaction (answer by answer with
+:meth:`~api.storage.Storage.record_answer` when that fails), so a failure is still counted under
 ``help_assistant_answers_not_stored_total`` and logged. Nothing queued is lost:
 
 - on shutdown, the app's lifespan calls :meth:`close`, which writes every queued answer first
@@ -157,14 +158,30 @@ class AnswerWriter:
                 count = min(self.batch, len(self._queue))
                 entries = [self._queue.popleft() for _ in range(count)]
                 self._cond.notify_all()  # room for blocked submitters
-            for entry in entries:
-                try:
-                    record(self.storage, self.metrics, entry)
-                except Exception:  # noqa: BLE001 - the writer must outlive any one bad answer
-                    logger.exception("answer %s not stored", entry.answer.answer_id)
+            self._write(entries)
             with self._cond:
                 self._written += len(entries)
                 self._cond.notify_all()
+
+
+    def _write(self, entries: list[_Entry]) -> None:
+        """One transaction for the batch; answer by answer when it fails, so one bad answer
+        (or a full disk) is counted and logged for each answer it concerns."""
+        try:
+            self.storage.record_answers(
+                [(e.answer, e.question, e.latency_ms, e.channel) for e in entries]
+            )
+            return
+        except SQLAlchemyError:
+            pass
+        except Exception:  # noqa: BLE001 - the writer must outlive any one bad answer
+            logger.exception("a batch of %d answers failed; storing them one by one",
+                             len(entries))  # fmt: skip
+        for entry in entries:
+            try:
+                record(self.storage, self.metrics, entry)
+            except Exception:  # noqa: BLE001 - the writer must outlive any one bad answer
+                logger.exception("answer %s not stored", entry.answer.answer_id)
 
 
 class AnswerLogBarrier:

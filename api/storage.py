@@ -24,7 +24,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -429,22 +429,30 @@ class Storage:
     def record_answer(
         self, answer: Answer, *, question: str, latency_ms: float, channel: str
     ) -> None:
-        fields = {
-            "id": answer.answer_id,
-            "question": question,
-            "outcome": answer.outcome,
-            "confidence": answer.confidence,
-            "citations": [c.model_dump() for c in answer.citations],
-            "handoff_reason": answer.handoff.reason,
-            "answerer": answer.answerer,
-            "answer_text": answer.answer,
-            "channel": channel,
-            "latency_ms": round(latency_ms, 2),
-        }
+        self.record_answers([(answer, question, latency_ms, channel)])
+
+    def record_answers(self, items: Sequence[tuple[Answer, str, float, str]]) -> None:
+        """Store (answer, question, latency ms, channel) rows in one transaction: all or none
+        (the background writer stores a batch at a time, answer by answer only on a failure)."""
+        rows = [
+            {
+                "id": answer.answer_id,
+                "question": question,
+                "outcome": answer.outcome,
+                "confidence": answer.confidence,
+                "citations": [c.model_dump() for c in answer.citations],
+                "handoff_reason": answer.handoff.reason,
+                "answerer": answer.answerer,
+                "answer_text": answer.answer,
+                "channel": channel,
+                "latency_ms": round(latency_ms, 2),
+            }
+            for answer, question, latency_ms, channel in items
+        ]
 
         def write() -> None:
             with self._begin() as session, session.begin():
-                session.add(AnswerRecord(**fields))
+                session.add_all([AnswerRecord(**fields) for fields in rows])
 
         try:
             with_retry(write)

@@ -73,13 +73,13 @@ def test_a_blocked_log_queues_answers_and_close_writes_them(tmp_path: Path) -> N
     storage.create_schema()
     writer = AnswerWriter(storage, Metrics())
     gate = threading.Lock()
-    original = storage.record_answer
+    original = storage.record_answers
 
     def slow_record(*args: object, **kwargs: object) -> None:
         with gate:
             original(*args, **kwargs)  # type: ignore[arg-type]
 
-    storage.record_answer = slow_record  # type: ignore[method-assign]
+    storage.record_answers = slow_record  # type: ignore[method-assign]
     gate.acquire()
     for i in range(20):
         writer.submit(make_answer(f"a{i}"), question="q", latency_ms=1.0, channel="answer")
@@ -90,3 +90,36 @@ def test_a_blocked_log_queues_answers_and_close_writes_them(tmp_path: Path) -> N
     assert writer.pending == 0
     assert all(storage.get_answer(f"a{i}") is not None for i in range(20))
     storage.close()
+
+
+def test_a_batch_with_one_bad_answer_stores_the_others_and_counts_that_one(
+    tmp_path: Path,
+) -> None:
+    """A batch is one transaction; when it fails (here a duplicate answer id), the answers are
+    stored one by one and only the bad one is counted as not stored."""
+    storage = Storage(f"sqlite:///{tmp_path / 'answers.sqlite'}")
+    storage.create_schema()
+    storage.record_answer(make_answer("dup"), question="q", latency_ms=1.0, channel="answer")
+    metrics = Metrics()
+    writer = AnswerWriter(storage, metrics)
+    gate = threading.Lock()
+    original = storage.record_answers
+
+    def held(*args: object, **kwargs: object) -> None:
+        with gate:  # hold the first write so that all five are queued as one batch
+            original(*args, **kwargs)  # type: ignore[arg-type]
+
+    storage.record_answers = held  # type: ignore[method-assign]
+    gate.acquire()
+    for answer_id in ("b0", "b1", "dup", "b2", "b3"):
+        writer.submit(make_answer(answer_id), question="q", latency_ms=1.0, channel="answer")
+    gate.release()
+    writer.close()
+    try:
+        assert all(storage.get_answer(f"b{i}") is not None for i in range(4))
+        assert storage.counts()["answers"] == 5
+        [sample] = [s for s in metrics.answers_not_stored.collect()[0].samples
+                    if s.name.endswith("_total")]  # fmt: skip
+        assert sample.value == 1.0
+    finally:
+        storage.close()
