@@ -11,6 +11,7 @@ from assistant.answering import ExtractiveAnswerer
 from assistant.chunks import units_collection
 from assistant.confidence import zipf
 from assistant.core import Answerer, Assistant
+from assistant.ranking import LinearRanker
 from assistant.retrieval import HybridRetriever
 from assistant.safety import SafetyGate
 from assistant.settings import Settings
@@ -29,12 +30,14 @@ def build_assistant(
     client: ClientAPI | None = None,
     chat_model: BaseChatModel | None = None,
     retriever: HybridRetriever | None = None,
+    section_ranker: LinearRanker | None = None,
 ) -> Assistant:
     """Build the Assistant described by ``settings``; heavy parts may be passed in to share.
 
     ``chat_model`` (or the ``llm`` setting, ``provider:model``) selects the chat-model answerer;
     without either the grounded extractive answerer answers. ``retriever`` replaces the hybrid
-    retriever (evaluation compares retrievers through it).
+    retriever (evaluation compares retrievers through it); ``section_ranker`` replaces the
+    fitted section ranker (``python -m eval.choose_hedge`` compares hedges through it).
     """
     if embeddings is None:
         from assistant.embeddings import make_embeddings
@@ -58,6 +61,7 @@ def build_assistant(
         max_words=settings.max_answer_words,
         max_list_words=settings.max_list_words,
         embed_texts=embeddings.embed_documents,
+        section_ranker=section_ranker,
     )
     answerer: Answerer = extractive
     if chat_model is None and settings.llm:

@@ -327,3 +327,11 @@ def test_the_command_module_stays_light_and_in_step_with_the_configurations() ->
     assert out.stdout.strip() == "[]"
     assert cli.DEFAULT_CONFIGS == ",".join(systems.DEFAULT_CONFIGS)
     assert cli.DEFAULT_CONFIG == systems.DEFAULT_CONFIG
+
+
+def test_the_hedge_with_the_best_mean_wins_and_the_smaller_on_a_tie() -> None:
+    from eval.choose_hedge import best
+
+    table = {0.0: {"a": 0.70, "b": 0.80}, 0.8: {"a": 0.78, "b": 0.86}, 0.9: {"a": 0.78, "b": 0.86}}
+    assert best(table) == 0.8
+    assert best({0.5: {"a": 0.9}, 0.7: {"a": 0.8}}) == 0.5
