@@ -281,11 +281,10 @@ class ExtractiveAnswerer:
         own_scored = [(rel, cos, unit) for rel, cos, rank, unit in scored if rank == primary]
         own = [(rel, unit) for rel, _, unit in own_scored]
         relevance_of = {id(u): r for r, u in own}
-        fit_of = fit
         first = min(u.index for _, u in own)
         last = max(u.index for _, u in own)
         leads = [
-            (unit.text, _lead_features(unit, cos, qwords, fit_of[id(unit)], first, last))
+            (unit.text, _lead_features(unit, cos, qwords, fit[id(unit)], first, last))
             for _, cos, unit in own_scored
         ]
         best = max(range(len(own)), key=lambda j: (self.lead_ranker.score(leads[j][1]), -j))
@@ -293,7 +292,7 @@ class ExtractiveAnswerer:
         rest = sorted((u for _, u in own if u is not lead), key=lambda u: u.index)
         # A list of steps may run longer; a direct answer (a verdict, a duration, a dose) that
         # the lead already gives keeps to the short budget, its list trimmed by relevance.
-        direct = fit_of[id(lead)] >= FITS and qtype != "steps"
+        direct = fit[id(lead)] >= FITS and qtype != "steps"
         lists = not direct and any(u.kind == "item" for _, u in own)
         budget = self.max_list_words if lists else self.max_words
         chosen = [lead, *rest]
@@ -301,7 +300,7 @@ class ExtractiveAnswerer:
             chosen.remove(min(chosen[1:], key=lambda u: relevance_of[id(u)]))
         chosen = _drop_orphan_intros(chosen)
         picked = [(primary, u) for u in chosen]
-        if hedge or max(fit_of[id(u)] for u in chosen) < FITS:
+        if hedge or max(fit[id(u)] for u in chosen) < FITS:
             extra = self._secondary(scored, primary, chosen, fit, budget, hedge)
             if extra is not None:
                 picked.append(extra)

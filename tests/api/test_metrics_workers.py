@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -14,6 +13,7 @@ import pytest
 
 from assistant.settings import Settings
 from eval.bench.server import ROOT, child_env, free_port
+from tests.servers import wait_until_ready
 
 LAUNCHER = """
 import sys, uvicorn
@@ -45,15 +45,7 @@ def test_metrics_are_summed_across_workers(kb_settings: Settings, tmp_path: Path
         assert server.stdout is not None
         folder = Path(server.stdout.readline().strip())
         assert folder.is_dir()
-        deadline = time.monotonic() + 180
-        ready = 0
-        while ready < 6:  # several in a row: both workers are up
-            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-            try:
-                ready = ready + 1 if httpx.get(url + "/readyz", timeout=5).status_code == 200 else 0
-            except httpx.TransportError:
-                ready = 0
-            time.sleep(0.2)
+        wait_until_ready(url, server, log, in_a_row=6)  # both workers are up
         before = healthz_count(httpx.get(url + "/metrics").text)
         for _ in range(40):  # a new connection each: the kernel spreads them over the workers
             assert httpx.get(url + "/healthz", timeout=5).status_code == 200

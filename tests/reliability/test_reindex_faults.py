@@ -25,6 +25,7 @@ from tests.api.conftest import LiveServer
 from tests.conftest import copy_articles
 from tests.knowledge.test_ingest import _records, store_ids
 from tests.reliability.conftest import ADMIN, ADMIN_KEY
+from tests.servers import wait_until_ready
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -177,15 +178,7 @@ def test_two_reindexes_at_once_across_workers_one_is_refused(
     with log.open("ab") as out:
         server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 180
-        ready = 0
-        while ready < 4:  # several answers in a row: both workers have had time to start
-            assert server.poll() is None and time.monotonic() < deadline, log.read_text()
-            try:
-                ready = ready + 1 if httpx.get(url + "/readyz", timeout=5).status_code == 200 else 0
-            except httpx.TransportError:
-                ready = 0
-            time.sleep(0.2)
+        wait_until_ready(url, server, log, in_a_row=4)  # both workers are up
         statuses: list[int] = []
         barrier = threading.Barrier(2)
 
