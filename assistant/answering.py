@@ -18,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from assistant.chunks import plain
-from assistant.qtype import QType, is_intro, sentence_fit
+from assistant.qtype import QType, is_intro, question_type, sentence_fit
 from assistant.ranking import LEAD_RANKER, SECTION_RANKER, LinearRanker
 from assistant.types import Citation, Passage
 from assistant.units import StoredUnit, UnitIndex
@@ -57,6 +57,12 @@ _STOP = frozenset(
 _ORDINALS = {
     "first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5", "sixth": "6",
 }  # fmt: skip
+
+
+@lru_cache(maxsize=65536)
+def heading_type(heading: str) -> QType:
+    """The kind of question a section heading asks (cached: headings repeat across answers)."""
+    return question_type(heading)
 
 
 @lru_cache(maxsize=65536)
@@ -164,6 +170,7 @@ class ExtractiveAnswerer:
         by_chunk = self.units.units_for([p.chunk_id for p in candidates])
         qvec = np.asarray(query_vector, dtype=np.float32)
         qwords = content_words(question)
+        said_words = content_words(re.sub(r"\[\d+\]", " ", " ".join(previous)))
 
         def relevance(unit: StoredUnit) -> tuple[float, float]:
             cosine = float(unit.vector @ qvec)
@@ -191,7 +198,7 @@ class ExtractiveAnswerer:
                for _, _, u in units}  # fmt: skip
         features = {
             i: self._section_features(i, candidates, unit_scores[i], headings.get(i), heading_of,
-                                      qwords, fit)
+                                      qwords, fit, qtype, said_words)
             for i in unit_scores
         }  # fmt: skip
         ranked = sorted(features, key=lambda i: (-self.section_ranker.score(features[i]), i))
@@ -246,6 +253,8 @@ class ExtractiveAnswerer:
         heading_of: dict[int, float],
         qwords: AbstractSet[str],
         fit: dict[int, float],
+        qtype: QType = "other",
+        said_words: AbstractSet[str] = frozenset(),
     ) -> dict[str, float]:
         passage = candidates[i]
         words = set().union(*(content_words(u.text) for _, _, u in units))
@@ -262,6 +271,13 @@ class ExtractiveAnswerer:
             "overlap": _overlap(qwords, words),
             "fit_best": max(fit[id(u)] for _, _, u in units),
             "same_article": float(passage.article_id == candidates[0].article_id),
+            # a follow-up wants what the previous answer did not say
+            "said": _overlap(words, said_words),
+            # the heading asks the same kind of question ("How long does delivery take?" for
+            # "how long will my order take?"): help-center headings are the questions they answer
+            "heading_type": float(
+                heading is not None and qtype != "other" and heading_type(heading.text) == qtype
+            ),
         }
 
     def _choose(

@@ -41,6 +41,8 @@ SECTION_FEATURES = (
     "overlap",  # share of the question's content words in the section
     "fit_best",  # best fit of a unit to the question type (assistant/qtype.py)
     "same_article",  # 1 when the section is in the top passage's article
+    "heading_type",  # 1 when the heading asks the question's kind of question (qtype.py)
+    "said",  # share of the section's words the previous answer used (0 when none)
 )
 #: Inputs of the lead ranker, per unit of the chosen section.
 LEAD_FEATURES = (

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from assistant.settings import Settings
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "assistant" / "models" / "answerability.json"
-THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.05))
+THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.01))
 RANDOM_STATE = 0  # folds and solver: the same data always gives the same model
 FOLDS = 5
 C = 10.0  # weak regularisation: few features, and their scales are comparable

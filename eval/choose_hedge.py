@@ -4,10 +4,12 @@ The hedge (``hedge_below`` in ``assistant/models/section_ranker.json``, see
 :class:`assistant.ranking.LinearRanker`) lets one unit of the runner-up section join an answer
 when the ranker's probability that the best section beats it is below the value. It is a
 decision about the whole answer, not about one ranking, so it is chosen on what a runner gets:
-every answerable ``tune`` case is answered on its knowledge base at each value of ``--grid``,
-and the value with the best mean ``answered_with_facts`` over the knowledge bases wins (on a
-tie the smaller value, which adds runner-up text to fewer answers). The table of every value is
-written beside it (``hedge_tune``). The test split is never read.
+every answerable ``tune`` case is answered on its knowledge base at each value of ``--grid``.
+The smallest value (runner-up text in the fewest answers: one section, concise, with the
+fewest off-target citations) whose ``answered_with_facts`` is within one case of the best value
+on every knowledge base wins, the one-case slack of the gate (``eval/gate.py``): a higher
+hedge must win more than one borderline case somewhere to be worth its longer answers. The
+table of every value is written beside it (``hedge_tune``). The test split is never read.
 
 Run it after ``python -m eval.train_rankers`` (which keeps the hedge keys) and before
 ``python -m eval.calibrate`` (the answerability model reads the answers the hedge shapes).
@@ -65,8 +67,14 @@ def rates(
     return table
 
 
-def best(table: dict[float, dict[str, float]]) -> float:
-    """The value with the best mean over knowledge bases; the smaller one on a tie."""
+def best(table: dict[float, dict[str, float]], cases: dict[str, int] | None = None) -> float:
+    """The smallest value within one case (``1 / cases[kb]``) of the best on every knowledge
+    base; without ``cases``, the value with the best mean (the smaller one on a tie)."""
+    if cases:
+        top = {kb: max(row[kb] for row in table.values()) for kb in cases}
+        close = [v for v, row in table.items()
+                 if all(row[kb] >= top[kb] - 1 / cases[kb] - 1e-9 for kb in cases)]  # fmt: skip
+        return min(close)
     return max(table, key=lambda v: (round(sum(table[v].values()) / len(table[v]), 4), -v))
 
 
@@ -93,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     tune = [c for c in dataset.cases if c.split == "tune" and c.kind == "answerable"]
     table = rates(tune, settings, make_embeddings(settings), args.data_dir or
                   settings.data_dir / "eval", LinearRanker.load(args.model), grid)  # fmt: skip
-    chosen = best(table)
+    chosen = best(table, {kb: sum(c.kb == kb for c in tune) for kb in {c.kb for c in tune}})
     model = json.loads(args.model.read_text(encoding="utf-8"))
     model["hedge_below"] = chosen
     # the hedge's own stamp: the ranker's ``fitted_on`` stays that of its coefficients

@@ -335,3 +335,16 @@ def test_the_hedge_with_the_best_mean_wins_and_the_smaller_on_a_tie() -> None:
     table = {0.0: {"a": 0.70, "b": 0.80}, 0.8: {"a": 0.78, "b": 0.86}, 0.9: {"a": 0.78, "b": 0.86}}
     assert best(table) == 0.8
     assert best({0.5: {"a": 0.9}, 0.7: {"a": 0.8}}) == 0.5
+
+
+def test_the_least_hedge_within_one_case_of_the_best_on_every_kb_wins() -> None:
+    from eval.choose_hedge import best
+
+    table = {0.7: {"a": 0.70, "b": 0.84}, 0.8: {"a": 0.79, "b": 0.85}, 0.9: {"a": 0.79, "b": 0.86}}
+    # 0.85 is one case of 100 below 0.86 on b: 0.8 wins; 0.7 is nine cases short on a
+    assert best(table, {"a": 100, "b": 100}) == 0.8
+    # with 10 cases per KB a case is worth 0.1: the least hedge is as good as any
+    assert best(table, {"a": 10, "b": 10}) == 0.7
+    # two cases of 100 short on b: 0.9 is needed
+    short = {0.8: {"a": 0.5, "b": 0.84}, 0.9: {"a": 0.5, "b": 0.86}}
+    assert best(short, {"a": 100, "b": 100}) == 0.9
