@@ -126,9 +126,23 @@ class AnswerWriter:
                 return
             while len(self._queue) >= self.max_pending:
                 self._cond.wait()
-            self._queue.append(entry)
-            self._submitted += 1
-            self._cond.notify_all()
+            self._append(entry)
+
+    def offer(self, answer: Answer, *, question: str, latency_ms: float, channel: str) -> bool:
+        """:meth:`submit` for a caller that must not block (the event loop): False, and nothing
+        queued, when the queue is full or the writer closed; the caller then submits from a
+        worker thread."""
+        entry = _Entry(answer, question, latency_ms, channel)
+        with self._cond:
+            if self._closed or len(self._queue) >= self.max_pending:
+                return False
+            self._append(entry)
+            return True
+
+    def _append(self, entry: _Entry) -> None:  # holding self._cond
+        self._queue.append(entry)
+        self._submitted += 1
+        self._cond.notify_all()
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything submitted so far is written; False on timeout."""

@@ -12,6 +12,8 @@ no embedding beyond the one the assistant computes anyway. Example::
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 import time
 import weakref
@@ -79,23 +81,61 @@ def _correction(r: CorrectionRecord) -> Correction:
 #: answer looks them up: a read per answer cost 1-9 ms). An edit reaches the process that made
 #: it at once, and the other workers of a multi-worker server within this many seconds.
 CACHE_SECONDS = 2.0
-_CACHE: weakref.WeakKeyDictionary[Storage, tuple[float, list[Correction]]] = (
-    weakref.WeakKeyDictionary()
-)
+
+
+@dataclass(frozen=True)
+class _Copy:
+    read_at: float
+    corrections: list[Correction]
+    #: a hash of what the corrections say: the same after a re-read that found no change, so
+    #: the answer cache (``api/answer_cache.py``) keeps its answers across re-reads
+    version: str
+
+
+_CACHE: weakref.WeakKeyDictionary[Storage, _Copy] = weakref.WeakKeyDictionary()
 _CACHE_LOCK = threading.Lock()
+
+
+def _version(corrections: list[Correction]) -> str:
+    """What a served correction is made of (an edit bumps ``updated_at``; a removed one and a
+    new one with its id differ in ``created_at``); not the facts, which no answer shows."""
+    content = [
+        (c.id, c.question, c.answer, c.citations, c.created_at, c.updated_at) for c in corrections
+    ]
+    return hashlib.sha256(json.dumps(content, default=str).encode()).hexdigest()[:16]
+
+
+def _current(storage: Storage) -> _Copy:
+    now = time.monotonic()
+    with _CACHE_LOCK:
+        hit = _CACHE.get(storage)
+    if hit is not None and now - hit.read_at < CACHE_SECONDS:
+        return hit
+    corrections = CorrectionStore(storage).all()
+    copy = _Copy(now, corrections, _version(corrections))
+    with _CACHE_LOCK:
+        _CACHE[storage] = copy
+    return copy
 
 
 def current_corrections(storage: Storage) -> list[Correction]:
     """Every correction, newest first, as of at most :data:`CACHE_SECONDS` ago."""
-    now = time.monotonic()
+    return _current(storage).corrections
+
+
+def corrections_version(storage: Storage) -> str:
+    """A hash of :func:`current_corrections` (reads the database when the copy is due)."""
+    return _current(storage).version
+
+
+def copied_corrections_version(storage: Storage) -> str | None:
+    """The version of this process's copy while it is fresh, else None; never reads the
+    database, so an event loop may call it."""
     with _CACHE_LOCK:
         hit = _CACHE.get(storage)
-    if hit is not None and now - hit[0] < CACHE_SECONDS:
-        return hit[1]
-    corrections = CorrectionStore(storage).all()
-    with _CACHE_LOCK:
-        _CACHE[storage] = (now, corrections)
-    return corrections
+    if hit is None or time.monotonic() - hit.read_at >= CACHE_SECONDS:
+        return None
+    return hit.version
 
 
 def _forget(storage: Storage) -> None:

@@ -155,6 +155,10 @@ class Assistant:
     def kb_version(self) -> str:
         return self.retriever.corpus().version
 
+    def settled_kb_version(self) -> str | None:
+        """:attr:`kb_version` when knowing it needs no check against the store, else None."""
+        return self.retriever.settled_version()
+
     def ready(self) -> bool:
         try:
             return len(self.retriever.corpus()) > 0

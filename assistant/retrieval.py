@@ -219,6 +219,13 @@ class HybridRetriever(BaseRetriever):
         finally:
             self._lock.release()
 
+    def settled_version(self) -> str | None:
+        """The served snapshot's version while no check against the store is due, else None.
+        Never touches the store (:meth:`corpus` may have to ask it), so an event loop may call
+        it: the answer cache serves a repeated question only for the version it was built on."""
+        corpus = self._corpus
+        return corpus.version if corpus is not None and not self._due() else None
+
     def _due(self) -> bool:
         return time.monotonic() - self._checked_at >= self.settings.refresh_seconds
 
