@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from api.admin_service import AdminService
+from api.answer_cache import cache_for
 from api.articles import ArticleCatalog
 from api.metrics import Metrics
 from api.ratelimit import FailureThrottle, TrustedProxies
@@ -66,7 +67,10 @@ ReindexLockDep = Annotated[threading.Lock, Depends(get_reindex_lock)]
 async def get_answer_service(
     assistant: AssistantDep, storage: StorageDep, metrics: MetricsDep, settings: SettingsDep
 ) -> AnswerService:
-    return AnswerService(assistant, storage, metrics, log_questions=settings.log_questions)
+    return AnswerService(
+        assistant, storage, metrics, log_questions=settings.log_questions,
+        cache=cache_for(storage, settings.answer_cache_size),
+    )  # fmt: skip
 
 
 AnswerServiceDep = Annotated[AnswerService, Depends(get_answer_service)]

@@ -8,7 +8,11 @@ Assistant is asked (``api/corrections.py``).
 
 The CPU work runs in the bounded FIFO lane of ``api/workers.py`` (not Starlette's shared pool),
 and the answer log is written behind the response by ``api/answer_writer.py`` (synchronously
-when no writer runs, as in a service built by hand).
+when no writer runs, as in a service built by hand). A repeated question is served from the
+answer cache (``api/answer_cache.py``) without that work: on the event loop when the
+knowledge-base version and the corrections are known without I/O and the log writer has room
+(a lookup and a copy, tens of µs: a thread hop would cost more), else from the lane. Either way
+it gets its own ``answer_id`` and is stored, counted and logged like any answer.
 """
 
 from __future__ import annotations
@@ -20,9 +24,14 @@ from collections.abc import Iterator, Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.answer_cache import AnswerCache, answer_key
 from api.answer_writer import record_now, writer_for
 from api.articles import safe_url
-from api.correction_store import current_corrections
+from api.correction_store import (
+    copied_corrections_version,
+    corrections_version,
+    current_corrections,
+)
 from api.corrections import best_match, correction_answer
 from api.metrics import Metrics
 from api.storage import Storage
@@ -37,12 +46,19 @@ class AnswerService:
     """Answers and searches for the routes; the Assistant's CPU work runs in a worker thread."""
 
     def __init__(
-        self, assistant: Assistant, storage: Storage, metrics: Metrics, *, log_questions: bool
+        self,
+        assistant: Assistant,
+        storage: Storage,
+        metrics: Metrics,
+        *,
+        log_questions: bool,
+        cache: AnswerCache | None = None,
     ) -> None:
         self.assistant = assistant
         self.storage = storage
         self.metrics = metrics
         self.log_questions = log_questions
+        self.cache = cache
 
     async def answer(
         self,
@@ -54,24 +70,20 @@ class AnswerService:
     ) -> Answer:
         """The answer to ``question``; ``stages``, when given, gets the ms this layer adds
         around ``Answer.timings_ms``: ``queue`` (waiting for a worker), ``corrections`` (the
-        agents' corrections looked up) and ``store`` (handing the answer to the log)."""
+        agents' corrections looked up) and ``store`` (handing the answer to the log). A
+        repeated question is served from the answer cache (``timings_ms``: ``cache``), on the
+        event loop when that needs no I/O, else in the lane without computing it again."""
         started = time.perf_counter()
-
-        def work() -> tuple[Answer, float, float]:
-            t0 = time.perf_counter()
-            answer = self.corrected(question, history, filters, started)
-            corrections_ms = (time.perf_counter() - t0) * 1000
-            if answer is None:
-                answer = self.assistant.answer(question, history, filters)
-            latency_ms = (time.perf_counter() - started) * 1000
-            t0 = time.perf_counter()
-            self.store(answer, question, latency_ms, channel)
-            return answer, corrections_ms, (time.perf_counter() - t0) * 1000
-
-        work_done, queue_ms = await lane_for(self.assistant.settings).run(work)
-        answer, corrections_ms, store_ms = work_done
+        key = answer_key(question, history, filters) if self.cache is not None else None
+        served = self._cached_now(key, question, history, filters, channel, started)
+        if served is None:
+            computed, queue_ms = await lane_for(self.assistant.settings).run(
+                lambda: self._work(key, question, history, filters, channel, started)
+            )
+            served = computed[0], {"queue": queue_ms, **computed[1]}
+        answer, layer = served
         if stages is not None:
-            stages.update(queue=queue_ms, corrections=corrections_ms, store=store_ms)
+            stages.update(layer)
         for citation in answer.citations:
             citation.url = safe_url(citation.url)
         seconds = time.perf_counter() - started
@@ -83,6 +95,88 @@ class AnswerService:
             len(answer.citations), seconds * 1000, shown,
         )  # fmt: skip
         return answer
+
+    def _cached_now(
+        self,
+        key: str | None,
+        question: str,
+        history: Sequence[Turn] | None,
+        filters: Filters | None,
+        channel: str,
+        started: float,
+    ) -> Served | None:
+        """The cached answer, on the event loop, when nothing on the way can block it: the
+        knowledge-base version and the corrections are known without asking a store, and the
+        log writer takes the answer without waiting. Otherwise the lane's :meth:`_work`."""
+        writer = writer_for(self.storage)
+        if key is None or self.cache is None or writer is None:
+            return None
+        kb_version = self.assistant.settled_kb_version()
+        corrections = (
+            copied_corrections_version(self.storage) if standalone(history, filters) else "-"
+        )
+        if kb_version is None or corrections is None:
+            return None
+        answer = self.cache.get(key, kb_version, corrections, started)
+        if answer is None:
+            return None
+        t0 = time.perf_counter()
+        latency_ms = (t0 - started) * 1000
+        if not writer.offer(answer, question=question.strip(), latency_ms=latency_ms,
+                            channel=channel):  # fmt: skip
+            return None  # the log is far behind: the lane waits for room
+        return answer, {"queue": 0.0, "store": (time.perf_counter() - t0) * 1000}
+
+    def _work(
+        self,
+        key: str | None,
+        question: str,
+        history: Sequence[Turn] | None,
+        filters: Filters | None,
+        channel: str,
+        started: float,
+    ) -> Served:
+        """In a worker: the cached answer, or the correction or the Assistant's, then stored."""
+        kb_version = corrections = None
+        if key is not None and self.cache is not None:
+            kb_version = self.assistant.kb_version  # may ask the store: fine in a worker
+            corrections = self._corrections_version(history, filters)
+            cached = (
+                self.cache.get(key, kb_version, corrections, started)
+                if corrections is not None else None
+            )  # fmt: skip
+            if cached is not None:
+                return cached, {"store": self._timed_store(cached, question, started, channel)}
+        t0 = time.perf_counter()
+        answer = self.corrected(question, history, filters, started)
+        corrections_ms = (time.perf_counter() - t0) * 1000
+        if answer is None:
+            answer = self.assistant.answer(question, history, filters)
+        if (
+            key is not None and self.cache is not None and kb_version is not None
+            and corrections is not None and kb_version == self.assistant.kb_version
+            and corrections == self._corrections_version(history, filters)
+        ):  # fmt: skip
+            self.cache.put(key, kb_version, corrections, answer)  # built on what is current
+        store_ms = self._timed_store(answer, question, started, channel)
+        return answer, {"corrections": corrections_ms, "store": store_ms}
+
+    def _corrections_version(
+        self, history: Sequence[Turn] | None, filters: Filters | None
+    ) -> str | None:
+        """What the answer depends on of the corrections: their version for a standalone
+        question, nothing for the others ("-"); None when they cannot be read."""
+        if not standalone(history, filters):
+            return "-"
+        try:
+            return corrections_version(self.storage)
+        except SQLAlchemyError:  # corrected() logs it and answers without them: do not cache
+            return None
+
+    def _timed_store(self, answer: Answer, question: str, started: float, channel: str) -> float:
+        t0 = time.perf_counter()
+        self.store(answer, question, (t0 - started) * 1000, channel)
+        return (time.perf_counter() - t0) * 1000
 
     def store(self, answer: Answer, question: str, latency_ms: float, channel: str) -> None:
         """Record the answer: queued for the app's background writer, or written here when
@@ -105,7 +199,7 @@ class AnswerService:
         """A stored correction for this question, or None. Only standalone questions (a
         follow-up means something else in another conversation), without filters, and never
         for a red flag or a rule-override attempt: the safety gate still decides those."""
-        if history or (filters is not None and not filters.is_empty()):
+        if not standalone(history, filters):
             return None
         try:
             corrections = current_corrections(self.storage)
@@ -130,6 +224,15 @@ class AnswerService:
         for passage in passages:
             passage.url = safe_url(passage.url)
         return passages
+
+
+#: an answer and what this layer adds to its ``timings_ms`` (``queue``, ``store``...)
+Served = tuple[Answer, dict[str, float]]
+
+
+def standalone(history: Sequence[Turn] | None, filters: Filters | None) -> bool:
+    """A question the agents' corrections may answer: no history, no filters."""
+    return not history and (filters is None or filters.is_empty())
 
 
 _WORDS = re.compile(r"\s*\S+\s*")

@@ -214,6 +214,12 @@ class Settings(BaseSettings):
         False,
         description="Send a Server-Timing header on answers: where the request's ms went.",
     )
+    answer_cache_size: int = Field(
+        2048,
+        ge=0,
+        description="Answers to repeated questions kept in memory and served again while the "
+        "knowledge base and the agents' corrections are unchanged (0 = no cache).",
+    )
 
     @field_validator("articles_dir", "cors_origins", "trusted_proxies", mode="before")
     @classmethod
