@@ -55,8 +55,9 @@ def measure_http(
 ) -> dict[str, Any]:
     """Start the server ``cold_starts`` times (timing each to ready), then load the last one:
     one untimed pass over the payloads, then each (concurrency, requests) level of repeated
-    questions. Then a server whose query-vector cache is off (``ASSISTANT_QUERY_CACHE_SIZE=0``:
-    every question is embedded, as a question new to the process is) serves ``new_levels``.
+    questions (served by the answer cache). Then a server whose query-vector and answer caches
+    are off (``ASSISTANT_QUERY_CACHE_SIZE=0``, ``ASSISTANT_ANSWER_CACHE_SIZE=0``: every question
+    is embedded and answered, as a question new to the process is) serves ``new_levels``.
     For each number in ``workers`` (e.g. 2), a server with that many uvicorn workers serves the
     last level of each kind. Every server sends ``Server-Timing``, so each level reports where
     its milliseconds went (``stages_ms``)."""
@@ -79,7 +80,8 @@ def measure_http(
         "new_levels": [],
         "workers": {},
     }
-    uncached = {**timed, "ASSISTANT_QUERY_CACHE_SIZE": "0"}
+    # Neither cache: every question is embedded and answered through the whole pipeline.
+    uncached = {**timed, "ASSISTANT_QUERY_CACHE_SIZE": "0", "ASSISTANT_ANSWER_CACHE_SIZE": "0"}
     if new_levels:
         server = _start(settings, port, log, uncached)
         title = "HTTP: POST /v1/answer, every question new at concurrency "
