@@ -7,8 +7,8 @@ bytes. With ``ASSISTANT_SERVER_TIMING`` the response carries a ``Server-Timing``
 the request's milliseconds went, from the moment it reached the app. ``parse``: reading the
 body, JSON, validation and the route's dependencies; ``queue``: waiting for a worker;
 ``corrections``, then ``embed``, ``safety``, ``retrieve``, ``answer`` (the Assistant's own
-``timings_ms``); ``store``: handing the answer to the log writer; ``json``: encoding; ``app``:
-all of it.
+``timings_ms``), or only ``cache`` for a repeated question served by the answer cache;
+``store``: handing the answer to the log writer; ``json``: encoding; ``app``: all of it.
 """
 
 from __future__ import annotations

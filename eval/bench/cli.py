@@ -58,7 +58,8 @@ class Plan:
     scale: list[int]
     cold_starts: int
     scale_passes: int
-    #: (concurrency, requests) on the server whose query-vector cache is off: every question new
+    #: (concurrency, requests) on the server whose answer and query-vector caches are off: every
+    #: question new
     new_levels: list[tuple[int, int]] = field(default_factory=list)
     #: uvicorn worker counts also measured (at concurrency 32), beside the default one
     workers: list[int] = field(default_factory=list)

@@ -262,6 +262,7 @@ HTTP_STAGES = (
     ("parse", "body read, JSON, validation, dependencies"),
     ("queue", "waiting for a worker"),
     ("corrections", "agents' corrections looked up"),
+    ("cache", "answer cache: lookup and copy"),
     ("embed", "embedding"),
     ("safety", "safety gate"),
     ("retrieve", "retrieval"),
@@ -313,10 +314,11 @@ def _http_lines(http: dict[str, Any]) -> list[str]:
         "A real `uvicorn api.main:create_app --factory` (one worker unless said, rate limit off) "
         "on 127.0.0.1, `POST /v1/answer` over keep-alive connections from the bench's own lean "
         "HTTP/1.1 client (`eval/bench/loadgen.py`; it shares the CPU with the server). One "
-        "untimed pass over the questions first. *repeated*: the query-vector cache hits, as for "
-        "any repeated question. *new*: a server with the cache off "
-        "(`ASSISTANT_QUERY_CACHE_SIZE=0`), so every question is embedded, as one new to the "
-        "process is. Every answer is also stored in the server's SQLite answers table.",
+        "untimed pass over the questions first. *repeated*: the answer cache serves them "
+        "(`api/answer_cache.py`), as any repeated question. *new*: a server with the answer "
+        "and query-vector caches off (`ASSISTANT_ANSWER_CACHE_SIZE=0`, "
+        "`ASSISTANT_QUERY_CACHE_SIZE=0`), so every question is embedded and answered, as one new "
+        "to the process is. Every answer is also stored in the server's SQLite answers table.",
         "",
         *_table(
             [
