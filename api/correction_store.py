@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import time
 import weakref
@@ -25,6 +26,8 @@ from sqlalchemy import JSON, DateTime, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from api.storage import Base, Storage, _now, _utc, with_retry
+
+logger = logging.getLogger("api.answers")
 
 
 class CorrectionRecord(Base):
@@ -93,6 +96,10 @@ class _Copy:
 
 
 _CACHE: weakref.WeakKeyDictionary[Storage, _Copy] = weakref.WeakKeyDictionary()
+#: storages whose stale copy one thread is reading again (the others answer with the copy)
+_READING: weakref.WeakSet[Storage] = weakref.WeakSet()
+#: bumped by each write of this process: a read begun before it must not be kept
+_WRITES: weakref.WeakKeyDictionary[Storage, int] = weakref.WeakKeyDictionary()
 _CACHE_LOCK = threading.Lock()
 
 
@@ -106,20 +113,44 @@ def _version(corrections: list[Correction]) -> str:
 
 
 def _current(storage: Storage) -> _Copy:
+    """The copy, read again once it is :data:`CACHE_SECONDS` old by one thread at a time (the
+    others keep answering with it meanwhile, as the retriever does with its snapshot); after
+    this process's own write there is no copy, and every reader reads."""
     now = time.monotonic()
     with _CACHE_LOCK:
         hit = _CACHE.get(storage)
-    if hit is not None and now - hit.read_at < CACHE_SECONDS:
-        return hit
-    corrections = CorrectionStore(storage).all()
+        if hit is not None and (now - hit.read_at < CACHE_SECONDS or storage in _READING):
+            return hit
+        _READING.add(storage)
+        writes = _WRITES.get(storage, 0)
+    return _read(storage, now, writes)
+
+
+def _read(storage: Storage, now: float, writes: int) -> _Copy:
+    try:
+        corrections = CorrectionStore(storage).all()
+    finally:
+        with _CACHE_LOCK:
+            _READING.discard(storage)
     copy = _Copy(now, corrections, _version(corrections))
     with _CACHE_LOCK:
-        _CACHE[storage] = copy
+        if _WRITES.get(storage, 0) == writes:  # else a write came in between: read again next
+            _CACHE[storage] = copy
     return copy
 
 
+def _read_behind(storage: Storage, now: float, writes: int) -> None:
+    try:
+        _read(storage, now, writes)
+    except Exception as exc:  # noqa: BLE001 - a thread of its own: nobody else would see it
+        logger.warning("corrections unreadable, dropping this process's copy: %s", exc)
+        with _CACHE_LOCK:  # the next answers read them themselves (and answer without them)
+            _CACHE.pop(storage, None)
+
+
 def current_corrections(storage: Storage) -> list[Correction]:
-    """Every correction, newest first, as of at most :data:`CACHE_SECONDS` ago."""
+    """Every correction, newest first, as of at most :data:`CACHE_SECONDS` ago (plus one read
+    of them, while another thread reads them again)."""
     return _current(storage).corrections
 
 
@@ -129,18 +160,28 @@ def corrections_version(storage: Storage) -> str:
 
 
 def copied_corrections_version(storage: Storage) -> str | None:
-    """The version of this process's copy while it is fresh, else None; never reads the
-    database, so an event loop may call it."""
+    """The version of this process's copy, never reading the database, so an event loop may
+    call it; None when there is no copy (this process wrote, or nothing was read yet). A copy
+    :data:`CACHE_SECONDS` old is read again behind, in a thread started here, while this and
+    the other answers go on with it, as they do while any thread reads it again."""
+    now = time.monotonic()
     with _CACHE_LOCK:
         hit = _CACHE.get(storage)
-    if hit is None or time.monotonic() - hit.read_at >= CACHE_SECONDS:
-        return None
+        if hit is None:
+            return None
+        if now - hit.read_at < CACHE_SECONDS or storage in _READING:
+            return hit.version
+        _READING.add(storage)
+        writes = _WRITES.get(storage, 0)
+    threading.Thread(target=_read_behind, args=(storage, now, writes),
+                     name="corrections-read", daemon=True).start()  # fmt: skip
     return hit.version
 
 
 def _forget(storage: Storage) -> None:
     with _CACHE_LOCK:
         _CACHE.pop(storage, None)
+        _WRITES[storage] = _WRITES.get(storage, 0) + 1
 
 
 class CorrectionStore:

@@ -169,6 +169,7 @@ class HybridRetriever(BaseRetriever):
     _previous: Corpus | None = PrivateAttr(default=None)
     _retired: list[tuple[float, StoreHandle]] = PrivateAttr(default_factory=list)
     _checked_at: float = PrivateAttr(default=0.0)
+    _check_failed: bool = PrivateAttr(default=False)
 
     def __init__(self, store: Chroma, embeddings: Embeddings, settings: Settings, **kw: Any):
         super().__init__(store=store, embeddings=embeddings, settings=settings, **kw)
@@ -220,11 +221,30 @@ class HybridRetriever(BaseRetriever):
             self._lock.release()
 
     def settled_version(self) -> str | None:
-        """The served snapshot's version while no check against the store is due, else None.
-        Never touches the store (:meth:`corpus` may have to ask it), so an event loop may call
-        it: the answer cache serves a repeated question only for the version it was built on."""
+        """The served snapshot's version, never waiting for the store, so an event loop may
+        call it (the answer cache serves a repeated question only for the version it was built
+        on). When a check is due it starts one in a thread of its own and answers with the
+        snapshot meanwhile, as :meth:`corpus` does for every thread but the one checking. None
+        before the first load and after a failed check, until a check succeeds: the caller
+        then goes through :meth:`corpus`, which raises while the store is down."""
         corpus = self._corpus
-        return corpus.version if corpus is not None and not self._due() else None
+        if corpus is None or self._check_failed:
+            return None
+        if self._due() and self._lock.acquire(blocking=False):
+            threading.Thread(target=self._check_behind, name="kb-version-check",
+                             daemon=True).start()  # fmt: skip
+        return corpus.version
+
+    def _check_behind(self) -> None:
+        """:meth:`settled_version`'s check, holding the lock it took."""
+        try:
+            if self._due():
+                self._refresh()
+        except Exception as exc:  # noqa: BLE001 - a thread of its own: nobody else would see it
+            self._check_failed = True
+            logger.warning("knowledge-base version check failed (%s: %s)", type(exc).__name__, exc)
+        finally:
+            self._lock.release()
 
     def _due(self) -> bool:
         return time.monotonic() - self._checked_at >= self.settings.refresh_seconds
@@ -247,6 +267,7 @@ class HybridRetriever(BaseRetriever):
     def _refresh(self) -> None:
         metadata = collection_metadata(self.store)  # StoreUnavailableError propagates (503)
         self._checked_at = time.monotonic()
+        self._check_failed = False
         self._close_retired()
         version = str(metadata.get("kb_version", ""))
         current = self._corpus
