@@ -106,10 +106,11 @@ class AnswerService:
         started: float,
     ) -> Served | None:
         """The cached answer, on the event loop, when nothing on the way can block it: the
-        knowledge-base version and the corrections are known without asking a store, and the
-        log writer takes the answer without waiting. Otherwise the lane's :meth:`_work`."""
+        knowledge-base version and the corrections are known without asking a store (the
+        embedded one; a Chroma server is asked from the lane), and the log writer takes the
+        answer without waiting. Otherwise the lane's :meth:`_work`."""
         writer = writer_for(self.storage)
-        if key is None or self.cache is None or writer is None:
+        if key is None or self.cache is None or writer is None or self._remote_store:
             return None
         kb_version = self.assistant.settled_kb_version()
         corrections = (
@@ -145,6 +146,9 @@ class AnswerService:
                 self.cache.get(key, kb_version, corrections, started)
                 if corrections is not None else None
             )  # fmt: skip
+            if cached is not None and self._remote_store:
+                # the answer replayed asked the store: a hit answers only while it would
+                self.assistant.current_version()  # StoreUnavailableError: a 503, as without it
             if cached is not None:
                 return cached, {"store": self._timed_store(cached, question, started, channel)}
         t0 = time.perf_counter()
@@ -160,6 +164,13 @@ class AnswerService:
             self.cache.put(key, kb_version, corrections, answer)  # built on what is current
         store_ms = self._timed_store(answer, question, started, channel)
         return answer, {"corrections": corrections_ms, "store": store_ms}
+
+    @property
+    def _remote_store(self) -> bool:
+        """A Chroma server: every answer queries it, so while it is down every answer is a 503,
+        and a hit must ask it too (one version request instead of the whole pipeline). The
+        embedded store is in memory: an answer asks it nothing."""
+        return bool(self.assistant.settings.chroma_host)
 
     def _corrections_version(
         self, history: Sequence[Turn] | None, filters: Filters | None
