@@ -5,10 +5,12 @@ changed: the request (history, filters, exact text), the knowledge base, the cor
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from langchain_core.embeddings import Embeddings
 
@@ -166,3 +168,38 @@ def test_a_new_knowledge_base_version_is_not_answered_from_the_cache(
         new = ask(client, FACT_QUESTION)
         assert not cached(new) and "37" in new["answer"], new
         assert cached(ask(client, FACT_QUESTION))
+
+
+def test_the_event_loop_s_look_at_the_corrections_reads_them_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stale copy is answered with at once; one thread of its own reads it again."""
+    import api.correction_store as store_module
+    from api.correction_store import CorrectionStore, copied_corrections_version
+
+    url = f"sqlite:///{tmp_path / 'answers.sqlite'}"
+    mine, other = Storage(url), Storage(url)
+    readers: list[str] = []
+    read = CorrectionStore.all
+
+    def all_(self: CorrectionStore) -> list[Any]:
+        readers.append(threading.current_thread().name)
+        return read(self)
+
+    try:
+        mine.create_schema()
+        assert copied_corrections_version(mine) is None  # nothing read yet: the lane reads
+        first = store_module.corrections_version(mine)
+        CorrectionStore(other).add(question="q", vector=[0.0], answer="a", citations=[],
+                                   author="Sam")  # another process's write  # fmt: skip
+        monkeypatch.setattr(CorrectionStore, "all", all_)
+        monkeypatch.setattr(store_module, "CACHE_SECONDS", 0.0)  # the copy is stale
+        assert copied_corrections_version(mine) == first and "MainThread" not in readers
+        deadline = time.monotonic() + 10
+        while store_module._CACHE[mine].version == first:
+            assert time.monotonic() < deadline, "the copy was not read again"
+            time.sleep(0.01)
+        assert readers == ["corrections-read"]
+    finally:
+        mine.close()
+        other.close()
