@@ -8,10 +8,11 @@ engine's result page, an answer is a function of what was asked and of what it w
   sentences on line breaks and matches some phrases with single spaces, and case and
   punctuation reach the safety gate), the history (every turn in full) and the filters;
 - the knowledge-base version (``kb_version``, a hash of every chunk: a reindex here or an
-  ingest in another process publishes a new one);
+  ingest in another process publishes a new one, seen within ``refresh_seconds`` and the
+  rebuild, as without the cache);
 - for a standalone question, the agents' corrections (their version is a hash of what they say,
   :func:`api.correction_store.corrections_version`: an edit in this process is seen at once, one
-  in another process within ``CACHE_SECONDS``, as without the cache).
+  in another process within ``CACHE_SECONDS`` and one read of them, as without the cache).
 
 The key is a hash of the first three (a history of 20 long turns costs 32 bytes to keep); an
 entry records the two versions it was built on and is served only while both are still the
