@@ -67,6 +67,13 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.answer_cache = Counter(
+            "help_assistant_answer_cache_total",
+            "Answers looked up in the answer cache: hit (served again) or miss (computed).",
+            ["result"],
+            registry=self.registry,
+        )
+
     def observe_answer(self, channel: str, outcome: str, seconds: float) -> None:
         self.answers.labels(channel, outcome).inc()
         self.answer_latency.labels(outcome).observe(seconds)

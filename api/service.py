@@ -88,6 +88,9 @@ class AnswerService:
             citation.url = safe_url(citation.url)
         seconds = time.perf_counter() - started
         self.metrics.observe_answer(channel, answer.outcome, seconds)
+        if key is not None:  # only a hit's timings have a "cache" stage
+            result = "hit" if "cache" in answer.timings_ms else "miss"
+            self.metrics.answer_cache.labels(result).inc()
         shown = repr(question) if self.log_questions else f"<{len(question)} chars>"
         logger.info(
             "answer %s channel=%s outcome=%s confidence=%.2f citations=%d ms=%.1f question=%s",

@@ -55,6 +55,9 @@ def test_a_repeated_question_is_served_again_as_an_answer_of_its_own(
     assert again["answer_id"] != first["answer_id"]
     assert {k: again[k] for k in SAME} == {k: first[k] for k in SAME}
     assert answers_counted(client) == 2
+    metrics = client.get("/metrics").text
+    assert 'help_assistant_answer_cache_total{result="hit"} 1.0' in metrics
+    assert 'help_assistant_answer_cache_total{result="miss"} 1.0' in metrics
     # stored like any answer: it is in the log and takes feedback
     storage: Storage = client.app.state.storage  # type: ignore[attr-defined]
     assert storage.get_answer(again["answer_id"]) is not None
