@@ -12,6 +12,7 @@ second reindex gets a 409 instead of running alongside. Example::
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 
@@ -21,7 +22,9 @@ from api.gaps import group_gaps
 from api.storage import Storage
 from assistant.core import Assistant
 from assistant.settings import Settings
-from knowledge.ingest import IngestReport, WriterBusyError, run_ingest
+
+if TYPE_CHECKING:
+    from knowledge.ingest import IngestReport
 
 
 class ReindexInProgressError(RuntimeError):
@@ -56,6 +59,10 @@ class AdminService:
         the article catalog reloaded; the Assistant picks the new version up within
         ``refresh_seconds``. A source that came up empty raises ``EmptySourceError`` and
         nothing is changed (only ``help-assistant ingest --allow-empty`` may empty it)."""
+        # Imported here: the ingest pipeline (LangChain's indexing API, the tokenizer) is not
+        # needed to answer, so a server does not load it at start-up.
+        from knowledge.ingest import WriterBusyError, run_ingest
+
         if not self.reindex_lock.acquire(blocking=False):
             raise ReindexInProgressError
         try:

@@ -17,8 +17,7 @@ from api.errors import (
     REINDEX_RUNNING,
     documented,
 )
-from knowledge.ingest import EmptySourceError
-from knowledge.sources import SourcesError
+from knowledge.sources import EmptySourceError, SourcesError
 
 #: 409 has two causes here; OpenAPI documents one description per status.
 _REINDEX_CONFLICT = (
