@@ -26,6 +26,7 @@ from assistant.settings import Settings, StartupError
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
+    from chromadb.config import Settings as ChromaSettings
     from langchain_classic.indexes import SQLRecordManager
 
 
@@ -356,15 +357,26 @@ def make_vectorstore(
         store = make_vectorstore(settings, make_embeddings(settings))
         store.similarity_search("calf raises", k=3)
     """
+    client = client or make_chroma_client(settings)
     return ResilientChroma(
         address=store_address(settings),
         collection_name=collection or settings.collection,
         embedding_function=embeddings,
-        client=client or make_chroma_client(settings),
+        client=client,
+        client_settings=_settings_of(client),
         collection_metadata={"hnsw:space": "cosine"},
         # Cosine distance d in [0, 2] -> similarity 1 - d; we clip to [0, 1] where we use it.
         relevance_score_fn=lambda distance: 1.0 - distance,
     )
+
+
+def _settings_of(client: ClientAPI) -> ChromaSettings:
+    """The settings ``client`` was made with. LangChain's Chroma does not use them when it is
+    given a client, but without them it builds a default chromadb ``Settings`` all the same:
+    pydantic-settings reading the environment for ~130 fields, ~50 ms per store made."""
+    if isinstance(client, ServerClient):
+        return cast("ChromaSettings", client._settings)  # its own: get_settings() would connect
+    return client.get_settings()
 
 
 # ----- the only code that reaches into Chroma's and the record manager's internals -------------
