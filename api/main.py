@@ -12,6 +12,7 @@ Behind a reverse proxy, name it in ``ASSISTANT_TRUSTED_PROXIES``; the app reads
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import threading
@@ -109,10 +110,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     embeddings: Embeddings | None = None
     if state.assistant is None:
         from assistant.embeddings import make_query_embeddings
-        from assistant.factory import build_assistant
+        from assistant.factory import build_assistant, warm_up_libraries
 
         logger.info("loading the embedding model and indexes from %s", settings.data_dir)
         _check_data_dir(settings)
+        # The libraries' tables load on a second thread meanwhile; build_assistant waits for it.
+        warm_up = asyncio.ensure_future(run_in_threadpool(warm_up_libraries))
         try:
             # Micro-batched question embeddings when ASSISTANT_EMBED_BATCH_WINDOW_MS > 0.
             embeddings = await run_in_threadpool(make_query_embeddings, settings)
@@ -126,6 +129,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 f"the disk is full: no space left in the data dir {settings.data_dir} "
                 "(ASSISTANT_DATA_DIR) for the embedding model's ONNX export: free some space"
             ) from exc
+        finally:
+            await asyncio.wait([warm_up])  # a failed start leaves no thread behind
+            if not warm_up.cancelled():
+                warm_up.exception()  # an error there is build_assistant's too: it warms up again
     state.storage = await _open_storage(settings)
     # Answers are logged behind the response; the shutdown below writes what is queued.
     state.answer_writer = AnswerWriter(state.storage, state.metrics)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
@@ -85,15 +86,28 @@ def build_assistant(
 
 
 def _warm_up(gate: SafetyGate) -> None:
-    """Load now, once, what the first question would otherwise wait for: wordfreq's tables
-    (~0.7 s), symspellpy's English word list, the language identifier and the red-flag model."""
+    """Load now, once, what the first question would otherwise wait for: the libraries' tables
+    (:func:`warm_up_libraries`) and the red-flag model."""
+    warm_up_libraries()
+    gate.model  # noqa: B018 - the property loads the model file
+
+
+_WARM_UP_LOCK = threading.Lock()
+
+
+def warm_up_libraries() -> None:
+    """Load the tables the answerer's libraries load on first use: the language identifier
+    (~0.5 s, mostly LZMA decoding, which runs outside the GIL), wordfreq's (~0.5 s) and
+    symspellpy's English word list. Once per process: a second caller waits for the first and
+    finds them loaded. The API's lifespan starts it on a thread of its own while the model and
+    the index load (:func:`build_assistant` then only waits for it)."""
     from assistant.conversation import detect_language
     from assistant.spelling import english_words
 
-    zipf("warmup")
-    english_words()
-    detect_language("warm up the language identifier")
-    gate.model  # noqa: B018 - the property loads the model file
+    with _WARM_UP_LOCK:
+        detect_language("warm up the language identifier")
+        zipf("warmup")
+        english_words()
 
 
 def _quiet_libraries() -> None:
