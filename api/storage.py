@@ -73,6 +73,9 @@ PRUNE_BATCH = 500
 PRUNE_INTERVAL = 3600.0
 #: The revision a database made by ``create_all`` (before migrations) is stamped at.
 LEGACY_REVISION = "0001"
+#: The newest migration in ``api/migrations/versions`` (a test holds the two in step): a
+#: database already there is opened without loading Alembic.
+HEAD_REVISION = "0002"
 #: Postgres advisory lock taken while migrating: workers starting together migrate one at a time.
 _MIGRATION_LOCK = 7_212_026
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -325,7 +328,29 @@ class Storage:
     def create_schema(self) -> None:
         """Upgrade the database to the newest migration (``api/migrations``). A database made
         by ``create_all`` before migrations existed is stamped at :data:`LEGACY_REVISION`
-        first, so its tables are kept and only what is missing is added."""
+        first, so its tables are kept and only what is missing is added. One already at
+        :data:`HEAD_REVISION`, with every column the code writes, is left as it is (what the
+        upgrade would do) without loading Alembic (~0.3 s of a server's start-up)."""
+        try:
+            if not self._up_to_date():
+                self._migrate()
+        except SQLAlchemyError as exc:
+            self.problem = self._schema_problem = describe_storage_error(exc).message
+            raise
+        self._schema_problem = None
+        self.problem = read_only_problem(self.url)
+
+    def _up_to_date(self) -> bool:
+        with self.engine.connect() as connection:
+            inspector = inspect(connection)
+            if not {"alembic_version", "answers"} <= set(inspector.get_table_names()):
+                return False
+            query = sql_text("SELECT version_num FROM alembic_version")
+            versions = connection.execute(query).scalars().all()
+            columns = {c["name"] for c in inspector.get_columns("answers")}
+        return versions == [HEAD_REVISION] and "answer_text" in columns
+
+    def _migrate(self) -> None:
         from alembic import command
         from alembic.config import Config
 
@@ -333,29 +358,23 @@ class Storage:
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        try:
-            with self.engine.begin() as connection:
-                if connection.dialect.name == "postgresql":
-                    connection.execute(
-                        sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
-                    )
-                config.attributes["connection"] = connection
-                tables = set(inspect(connection).get_table_names())
-                if "answers" in tables and "alembic_version" not in tables:
-                    logger.info("answers database made before migrations: stamped at %s",
-                                LEGACY_REVISION)  # fmt: skip
-                    command.stamp(config, LEGACY_REVISION)
-                command.upgrade(config, "head")
-                # A database stamped by hand, or edited, may lack the text column the code
-                # writes: add it rather than fail every answer.
-                columns = {c["name"] for c in inspect(connection).get_columns("answers")}
-                if "answer_text" not in columns:
-                    connection.execute(sql_text("ALTER TABLE answers ADD COLUMN answer_text TEXT"))
-        except SQLAlchemyError as exc:
-            self.problem = self._schema_problem = describe_storage_error(exc).message
-            raise
-        self._schema_problem = None
-        self.problem = read_only_problem(self.url)
+        with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(
+                    sql_text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+                )
+            config.attributes["connection"] = connection
+            tables = set(inspect(connection).get_table_names())
+            if "answers" in tables and "alembic_version" not in tables:
+                logger.info("answers database made before migrations: stamped at %s",
+                            LEGACY_REVISION)  # fmt: skip
+                command.stamp(config, LEGACY_REVISION)
+            command.upgrade(config, "head")
+            # A database stamped by hand, or edited, may lack the text column the code
+            # writes: add it rather than fail every answer.
+            columns = {c["name"] for c in inspect(connection).get_columns("answers")}
+            if "answer_text" not in columns:
+                connection.execute(sql_text("ALTER TABLE answers ADD COLUMN answer_text TEXT"))
 
     def schema_revision(self) -> str | None:
         """The Alembic revision the database is at (None before any)."""

@@ -14,7 +14,14 @@ from alembic.config import Config
 from sqlalchemy import create_engine, inspect, text, update
 
 from api.correction_store import CorrectionStore
-from api.storage import MIGRATIONS_DIR, AnswerRecord, Storage, UnknownAnswerError, _now
+from api.storage import (
+    HEAD_REVISION,
+    MIGRATIONS_DIR,
+    AnswerRecord,
+    Storage,
+    UnknownAnswerError,
+    _now,
+)
 from assistant.types import Answer, Citation
 
 HEAD = "0002"
@@ -80,6 +87,27 @@ def test_schema_is_at_head_with_the_admin_indexes_and_matches_the_models(storage
     with storage.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.check(config)  # raises when the models and the migrations differ
+
+
+def test_head_revision_is_the_newest_migration_and_a_database_there_opens_without_alembic(
+    tmp_path: Path,
+) -> None:
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD_REVISION == HEAD
+    url = f"sqlite:///{tmp_path / 'answers.sqlite'}"
+    store = Storage(url)
+    store.create_schema()
+    store.close()
+    code = (
+        "import sys; from api.storage import Storage; s = Storage(sys.argv[1]); "
+        "s.create_schema(); print(s.schema_revision(), 'alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True,
+                         check=True)  # fmt: skip
+    assert out.stdout.split() == [HEAD, "False"]
 
 
 def test_retention_prunes_old_answers_and_their_feedback_in_batches(storage: Storage) -> None:
