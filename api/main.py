@@ -18,6 +18,7 @@ import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import TYPE_CHECKING
 
 # First of the libraries, on purpose: wordfreq (the answerer's word frequencies) finds its data
@@ -119,7 +120,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             # Micro-batched question embeddings when ASSISTANT_EMBED_BATCH_WINDOW_MS > 0.
             embeddings = await run_in_threadpool(make_query_embeddings, settings)
-            state.assistant = await run_in_threadpool(build_assistant, settings, embeddings)
+            state.assistant = await run_in_threadpool(
+                partial(build_assistant, settings, embeddings, preload_index=True)
+            )
         except ValueError as exc:  # the make_* factories' "unknown X; supported: ..."
             raise StartupError(str(exc)) from exc
         except OSError as exc:  # the ONNX export into <data dir>/models on a full disk

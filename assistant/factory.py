@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from typing import TYPE_CHECKING
@@ -32,6 +33,8 @@ def build_assistant(
     chat_model: BaseChatModel | None = None,
     retriever: HybridRetriever | None = None,
     section_ranker: LinearRanker | None = None,
+    *,
+    preload_index: bool = False,
 ) -> Assistant:
     """Build the Assistant described by ``settings``; heavy parts may be passed in to share.
 
@@ -39,6 +42,9 @@ def build_assistant(
     without either the grounded extractive answerer answers. ``retriever`` replaces the hybrid
     retriever (evaluation compares retrievers through it); ``section_ranker`` replaces the
     fitted section ranker (``python -m eval.choose_hedge`` compares hedges through it).
+    ``preload_index`` (the API server) loads the embedded index's snapshot now, while the
+    libraries warm up, rather than on the first ``/readyz`` or question; a failure is left to
+    those, as before (the server starts and is not ready).
     """
     if embeddings is None:
         from assistant.embeddings import make_embeddings
@@ -72,6 +78,9 @@ def build_assistant(
 
         answerer = ChatModelAnswerer(chat_model, extractive)
     _quiet_libraries()
+    if preload_index and isinstance(retriever, HybridRetriever) and not settings.chroma_host:
+        with contextlib.suppress(Exception):  # noqa: BLE001 - readiness reports it
+            retriever.corpus()
     gate = SafetyGate(embeddings)
     _warm_up(gate)
     return Assistant(
