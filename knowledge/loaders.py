@@ -37,8 +37,6 @@ from knowledge.documents import (
     tags_field,
     text_field,
 )
-from knowledge.exports import load_export
-from knowledge.html import parse_help_page
 
 __all__ = [
     "DEFAULT_LOCALE", "METADATA_KEYS", "SUPPORTED_SUFFIXES", "LoadResult", "Rejection",
@@ -123,6 +121,10 @@ def _from_markdown(text: str, source: str) -> Document:
 
 
 def _from_html(text: str, path: Path) -> Document:
+    # imported here, as load_export below: BeautifulSoup and markdownify (~0.4 s to import) are
+    # for HTML pages and exports only, not for a server serving Markdown articles
+    from knowledge.html import parse_help_page
+
     page = parse_help_page(text)
     if not page.title:
         raise _Reject("no title found (expected an <h1> or a <title>)")
@@ -171,6 +173,8 @@ def load_file(path: Path, *, locale: str = DEFAULT_LOCALE) -> LoadResult:
         except OSError as exc:
             raise _Reject(f"cannot read file: {exc.strerror or exc}") from None
         if suffix == ".json":
+            from knowledge.exports import load_export
+
             load_export(text, path, result, locale=locale)
         elif suffix in (".html", ".htm"):
             result.documents.append(_from_html(text, path))
