@@ -201,3 +201,30 @@ def test_the_same_folder_given_another_way_reembeds_nothing(
     relative = run_ingest(settings, embeddings, [Path(os.path.relpath(articles))])
     assert absolute.chunks_added == relative.chunks_added == 0
     assert absolute.chunks_skipped == relative.chunks_skipped == first.chunks
+
+
+class _Lengths(Embeddings):
+    """A fake model: a text's vector is its length; every call's texts are kept."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls.append(list(texts))
+        return [[float(len(t))] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return [float(len(text))]
+
+
+def test_a_batch_is_embedded_in_length_order_a_progress_step_at_a_time() -> None:
+    from knowledge.ingest import PROGRESS_STEP, _CountingEmbeddings
+
+    texts = ["x" * ((i * 37) % 101) for i in range(2 * PROGRESS_STEP + 5)]
+    inner, reported = _Lengths(), []
+    wrapper = _CountingEmbeddings(inner, "units", lambda stage, n: reported.append((stage, n)))
+    assert wrapper.embed_documents(texts) == [[float(len(t))] for t in texts]  # input order
+    assert [len(c) for c in inner.calls] == [PROGRESS_STEP, PROGRESS_STEP, 5]
+    assert reported == [("units", PROGRESS_STEP), ("units", PROGRESS_STEP), ("units", 5)]
+    lengths = [len(t) for call in inner.calls for t in call]
+    assert lengths == sorted(lengths)
