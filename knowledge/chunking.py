@@ -12,6 +12,8 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -147,6 +149,34 @@ class Chunker:
         for tag in tags:
             out[tag_key(tag)] = True
         return out
+
+
+@lru_cache(maxsize=4)
+def model_token_length(model_setting: str) -> Callable[[str], int]:
+    """Length in the embedding model's tokens (special tokens included), for ``embedding_model``.
+
+    From the model's ``tokenizer.json`` through the Rust ``tokenizers`` library when the model
+    has one: that file is what transformers' fast tokenizer wraps, so the counts are the same
+    (checked against it in the tests), without importing transformers and torch (seconds of
+    every ``help-assistant ingest`` process). Otherwise transformers' own tokenizer.
+    """
+    from assistant.embeddings import load_tokenizer, resolve_model_path
+
+    path = Path(resolve_model_path(model_setting)) / "tokenizer.json"
+    if not path.is_file():
+        return tokenizer_length(load_tokenizer(model_setting))
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path))
+    # The file carries the model's encoding defaults (truncation and padding to 128 tokens for
+    # all-MiniLM-L6-v2): a length must be the whole text's, unpadded.
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+
+    def count(text: str) -> int:
+        return len(tokenizer.encode(text, add_special_tokens=True).ids)
+
+    return count
 
 
 def tokenizer_length(tokenizer: object) -> Callable[[str], int]:

@@ -42,7 +42,6 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.indexing import index
 
 from assistant.chunks import body_of, units_collection
-from assistant.embeddings import load_tokenizer
 from assistant.settings import Settings
 from assistant.store import (
     WriterBusyError,
@@ -54,7 +53,7 @@ from assistant.store import (
     set_collection_metadata,
     writer_lock,
 )
-from knowledge.chunking import Chunker, tokenizer_length
+from knowledge.chunking import Chunker, model_token_length
 from knowledge.diskfull import DiskFullError, disk_full_error
 from knowledge.loaders import Rejection
 from knowledge.sentences import split_units
@@ -296,9 +295,8 @@ def _load(settings: Settings, run: Sequence[Source], report: IngestReport) -> _L
     report.rejected = list(loaded.rejected)
     report.drafts = list(loaded.skipped)
 
-    tokenizer = load_tokenizer(settings.embedding_model)
     chunker = Chunker(
-        token_len=tokenizer_length(tokenizer),
+        token_len=model_token_length(settings.embedding_model),
         max_tokens=settings.chunk_max_tokens,
         overlap_tokens=settings.chunk_overlap_tokens,
     )

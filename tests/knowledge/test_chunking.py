@@ -71,3 +71,14 @@ def test_units_split_sentences_and_keep_list_items_whole() -> None:
     ]
     assert [u.kind for u in units] == ["sentence", "sentence", "item", "item", "item"]
     assert units[2].paragraph == units[3].paragraph != units[4].paragraph
+
+
+def test_the_model_token_length_counts_as_the_transformers_tokenizer() -> None:
+    from knowledge.chunking import model_token_length
+
+    fast = model_token_length(PACKAGED_MODEL)
+    reference = tokenizer_length(load_tokenizer(PACKAGED_MODEL))
+    texts = [doc.page_content for doc in load_paths([ARTICLES]).documents]  # well over 128 tokens
+    texts += ["", "  ", "Ünïcödé café, naïve 你好 🏃 e.g. 5 km @ 4:30/km — ok?", "x" * 3000]
+    assert max(reference(t) for t in texts) > 256
+    assert [fast(t) for t in texts] == [reference(t) for t in texts]
