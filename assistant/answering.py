@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -165,9 +165,9 @@ class ExtractiveAnswerer:
         if not passages:
             return None
         said = _normalised(" ".join(previous))
-        said_vectors = self._said_vectors(previous)
         candidates = list(passages[:CANDIDATES])
         by_chunk = self.units.units_for([p.chunk_id for p in candidates])
+        said_vectors = self._said_vectors(previous, by_chunk)
         qvec = np.asarray(query_vector, dtype=np.float32)
         qwords = content_words(question)
         said_words = content_words(re.sub(r"\[\d+\]", " ", " ".join(previous)))
@@ -233,15 +233,30 @@ class ExtractiveAnswerer:
         draft.leads = leads
         return draft
 
-    def _said_vectors(self, previous: Sequence[str]) -> np.ndarray | None:
-        """Unit-normalised vectors of the previous answer's sentences (None: nothing said)."""
+    def _said_vectors(
+        self, previous: Sequence[str], by_chunk: Mapping[str, Sequence[StoredUnit]]
+    ) -> np.ndarray | None:
+        """Unit-normalised vectors of the previous answer's sentences (None: nothing said).
+
+        An extractive answer is made of the knowledge base's own sentences, and a follow-up
+        retrieves the same sections: a sentence that is one of the candidates' units takes that
+        unit's stored vector (embedded from the same text at ingest), so only sentences written
+        elsewhere (an LLM answerer's, a client's) cost a model call."""
         sentences = [
             s for text in previous
             for s in _SAID_SPLIT.split(re.sub(r"\s*\[\d+\]", "", text)) if len(s.split()) >= 4
-        ]  # fmt: skip
-        if not sentences or self.embed_texts is None:
+        ][:_SAID_MAX]  # fmt: skip
+        if not sentences:
             return None
-        vectors = np.asarray(self.embed_texts(sentences[:_SAID_MAX]), dtype=np.float32)
+        stored = {_normalised(u.text): u.vector for units in by_chunk.values() for u in units}
+        known = [stored.get(_normalised(s)) for s in sentences]
+        new = [s for s, v in zip(sentences, known, strict=True) if v is None]
+        if new and self.embed_texts is None:
+            return None
+        fresh = iter(self.embed_texts(new) if new and self.embed_texts is not None else [])
+        vectors = np.asarray(
+            [v if v is not None else next(fresh) for v in known], dtype=np.float32
+        )
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
 
     @staticmethod

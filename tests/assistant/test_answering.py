@@ -115,6 +115,27 @@ def test_a_follow_up_leaves_out_what_the_previous_answer_said_in_other_words(
     assert "day or two" in lead
 
 
+def test_a_previous_extractive_answer_costs_no_model_call(kb_assistant: Assistant) -> None:
+    question = "calves are sore after my first week in barefoot shoes, is that normal?"
+    first = kb_assistant.answer(question)
+    history = [Turn(role="user", content=question), Turn(role="assistant", content=first.answer)]
+    answerer = kb_assistant.fallback
+    calls: list[list[str]] = []
+    embed = answerer.embed_texts
+    assert embed is not None
+    answerer.embed_texts = lambda texts: calls.append(list(texts)) or embed(texts)
+    try:
+        follow = kb_assistant.answer("how long does that last?", history)
+    finally:
+        answerer.embed_texts = embed
+    # the previous answer's sentences are the knowledge base's own: their stored vectors serve
+    assert calls == []
+    assert follow.outcome == "answered"
+    said = {MARKER.sub("", s).strip() for s in re.split(r"(?<=\.)\s+|\n+", first.answer)}
+    lead = MARKER.sub("", re.split(r"(?<=\.)\s+|\n+", follow.answer)[0]).strip()
+    assert lead not in said
+
+
 def test_follow_ups_use_the_conversation(kb_assistant: Assistant) -> None:
     history = [
         Turn(role="user", content="Which stretch helps the hip flexors after a run?"),
