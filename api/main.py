@@ -1,8 +1,8 @@
 """The FastAPI app: ``create_app()`` wires settings, the Assistant, storage and routes.
 
-The Assistant (embedding model + indexes, about 6 s to load) is built once in the lifespan,
-unless one is passed in (tests share one per session). Serve it with ``help-assistant serve``
-(which applies ``api.server_options.uvicorn_options``), or::
+The Assistant (embedding model + indexes; ``python -m eval.bench.cold_start`` times a start)
+is built once in the lifespan, unless one is passed in (tests share one per session). Serve it
+with ``help-assistant serve`` (which applies ``api.server_options.uvicorn_options``), or::
 
     uvicorn api.main:create_app --factory --host 127.0.0.1 --port 8000 --no-proxy-headers
 
