@@ -21,6 +21,7 @@ import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -40,6 +41,18 @@ from assistant.core import Assistant
 from assistant.types import Answer, Filters, Passage, Turn
 
 logger = logging.getLogger("api.answers")
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """One request as the service sees it: what its answer depends on, and when it began."""
+
+    question: str
+    history: Sequence[Turn] | None
+    filters: Filters | None
+    channel: str
+    started: float
+    key: str | None  # the answer cache's key; None without a cache
 
 
 class AnswerService:
@@ -75,10 +88,11 @@ class AnswerService:
         event loop when that needs no I/O, else in the lane without computing it again."""
         started = time.perf_counter()
         key = answer_key(question, history, filters) if self.cache is not None else None
-        served = self._cached_now(key, question, history, filters, channel, started)
+        ask = _Ask(question, history, filters, channel, started, key)
+        served = self._cached_now(ask)
         if served is None:
             computed, queue_ms = await lane_for(self.assistant.settings).run(
-                lambda: self._work(key, question, history, filters, channel, started)
+                lambda: self._work(ask)
             )
             served = computed[0], {"queue": queue_ms, **computed[1]}
         answer, layer = served
@@ -99,48 +113,36 @@ class AnswerService:
         )  # fmt: skip
         return answer
 
-    def _cached_now(
-        self,
-        key: str | None,
-        question: str,
-        history: Sequence[Turn] | None,
-        filters: Filters | None,
-        channel: str,
-        started: float,
-    ) -> Served | None:
+    def _cached_now(self, ask: _Ask) -> Served | None:
         """The cached answer, on the event loop, when nothing on the way can block it: the
         knowledge-base version and the corrections are known without asking a store (the
         embedded one; a Chroma server is asked from the lane), and the log writer takes the
         answer without waiting. Otherwise the lane's :meth:`_work`."""
         writer = writer_for(self.storage)
-        if key is None or self.cache is None or writer is None or self._remote_store:
+        if ask.key is None or self.cache is None or writer is None or self._remote_store:
             return None
         kb_version = self.assistant.settled_kb_version()
         corrections = (
-            copied_corrections_version(self.storage) if standalone(history, filters) else "-"
+            copied_corrections_version(self.storage)
+            if standalone(ask.history, ask.filters)
+            else "-"
         )
         if kb_version is None or corrections is None:
             return None
-        answer = self.cache.get(key, kb_version, corrections, started)
+        answer = self.cache.get(ask.key, kb_version, corrections, ask.started)
         if answer is None:
             return None
         t0 = time.perf_counter()
-        latency_ms = (t0 - started) * 1000
-        if not writer.offer(answer, question=question.strip(), latency_ms=latency_ms,
-                            channel=channel):  # fmt: skip
+        latency_ms = (t0 - ask.started) * 1000
+        if not writer.offer(answer, question=ask.question.strip(), latency_ms=latency_ms,
+                            channel=ask.channel):  # fmt: skip
             return None  # the log is far behind: the lane waits for room
         return answer, {"queue": 0.0, "store": (time.perf_counter() - t0) * 1000}
 
-    def _work(
-        self,
-        key: str | None,
-        question: str,
-        history: Sequence[Turn] | None,
-        filters: Filters | None,
-        channel: str,
-        started: float,
-    ) -> Served:
+    def _work(self, ask: _Ask) -> Served:
         """In a worker: the cached answer, or the correction or the Assistant's, then stored."""
+        key, question, history, filters = ask.key, ask.question, ask.history, ask.filters
+        channel, started = ask.channel, ask.started
         kb_version = corrections = None
         if key is not None and self.cache is not None:
             kb_version = self.assistant.kb_version  # may ask the store: fine in a worker
