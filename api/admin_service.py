@@ -22,6 +22,7 @@ from api.gaps import group_gaps
 from api.storage import Storage
 from assistant.core import Assistant
 from assistant.settings import Settings
+from assistant.store import WriterBusyError, writer_active
 
 if TYPE_CHECKING:
     from knowledge.ingest import IngestReport
@@ -56,20 +57,28 @@ class AdminService:
     async def reindex(self) -> ReindexReport:
         """Incremental ingest of the recorded sources (``knowledge.sources``: the paths of the
         last ``ingest PATH...``, synced help centers, else the configured articles dir), then
-        the article catalog reloaded; the Assistant picks the new version up within
-        ``refresh_seconds``. A source that came up empty raises ``EmptySourceError`` and
+        the article catalog reloaded and the new version loaded by this process's Assistant
+        before the reply (the caller reads its own write; other workers pick it up within
+        ``refresh_seconds``). A source that came up empty raises ``EmptySourceError`` and
         nothing is changed (only ``help-assistant ingest --allow-empty`` may empty it)."""
-        # Imported here: the ingest pipeline (LangChain's indexing API, the tokenizer) is not
-        # needed to answer, so a server does not load it at start-up.
-        from knowledge.ingest import WriterBusyError, run_ingest
-
         if not self.reindex_lock.acquire(blocking=False):
             raise ReindexInProgressError
         try:
+            if writer_active(self.settings.data_dir):
+                # another process ingests: refuse at once, not after loading the ingest pipeline
+                # (a second or so on the first reindex), by when that ingest may be done
+                raise WriterBusyError(self.settings.data_dir)
+            # Imported here: the ingest pipeline (LangChain's indexing API, the tokenizer) is
+            # not needed to answer, so a server does not load it at start-up.
+            from knowledge.ingest import run_ingest
+
             report = await run_in_threadpool(
                 run_ingest, self.settings, self.assistant.embeddings, wait=False
             )
             await run_in_threadpool(self.catalog.reload, self.settings)
+            # The answer cache and /readyz read the served snapshot without waiting for the
+            # store: load what was just published now rather than at the next due check.
+            await run_in_threadpool(self.assistant.retriever.refresh)
         except WriterBusyError:
             raise ReindexInProgressError from None
         finally:
