@@ -60,12 +60,6 @@ _ORDINALS = {
 
 
 @lru_cache(maxsize=65536)
-def heading_type(heading: str) -> QType:
-    """The kind of question a section heading asks (cached: headings repeat across answers)."""
-    return question_type(heading)
-
-
-@lru_cache(maxsize=65536)
 def content_words(text: str) -> frozenset[str]:
     """Lower-cased content words, crudely stemmed (plural/verb endings) for overlap counting;
     number words become digits so "first week" meets "Weeks 1 and 2". Cached: every question
@@ -291,7 +285,7 @@ class ExtractiveAnswerer:
             # the heading asks the same kind of question ("How long does delivery take?" for
             # "how long will my order take?"): help-center headings are the questions they answer
             "heading_type": float(
-                heading is not None and qtype != "other" and heading_type(heading.text) == qtype
+                heading is not None and qtype != "other" and question_type(heading.text) == qtype
             ),
         }
 

@@ -156,6 +156,13 @@ def _modal_start(text: str) -> int | None:
     return None
 
 
+#: Judgements of a text (a question, a heading, a sentence) are pure functions of it; the same
+#: headings and sentences are judged for every question that retrieves them, so they are cached
+#: (bounded: the units of a knowledge base, and the questions of the last while).
+TEXT_CACHE = 65536
+
+
+@lru_cache(maxsize=TEXT_CACHE)
 def question_type(question: str) -> QType:
     """The kind of answer a question asks for (see the module docstring for the rules).
 
@@ -305,12 +312,6 @@ def _opens_with_imperative(sentence: str) -> bool:
         return False
     second = words[1].lower()
     return second in _PARTICLES or second.endswith("ly") or words[1][:1].isupper()
-
-
-#: Sentence-level judgements are pure functions of the text; the same article sentences are
-#: judged for every question that retrieves them, so they are cached (bounded: the units of a
-#: knowledge base, and the questions of the last while).
-TEXT_CACHE = 65536
 
 
 @lru_cache(maxsize=TEXT_CACHE)
