@@ -144,8 +144,8 @@ _RULES: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
         r"\bbones?\b", r"deform\w*|bent (?:the wrong way|out of shape)",
     )),
     ("numbness_or_tingling", False, (
-        r"numb\w*", r"tingl\w*", r"pins (?:and|&|n) needles", r"lost (?:the )?feeling",
-        r"lose feeling", rf"{_CANT} feel (?:my|the)",
+        r"numb(?:ness|ed|ing|s)?", r"tingl\w*", r"pins (?:and|&|n) needles",  # not "numbers"
+        r"lost (?:the )?feeling", r"lose feeling", rf"{_CANT} feel (?:my|the)",
     )),
     ("swelling_or_bruising", False, (
         r"swell?(?:ed|ing|s)?", r"swol+en", r"puff(?:y|ed up)", r"bruis\w*", r"ballooned",

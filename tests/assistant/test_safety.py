@@ -170,6 +170,10 @@ NEW_LOOK_ALIKES: list[str] = [  # none in the training file
     "my order hasn't arrived yet",
     "I was charged twice this month",
     "what cadence should I aim for on easy runs?",
+    "give me the numbers for pogo hops, sets and reps",  # "numbers" is not "numb"
+    # personal context before a plain question is not a symptom
+    "I'm 51 and have run for twenty years. how often should I do toe yoga?",
+    "Training for a 50k in May, I'm 38. which warm up do you suggest before hills?",
 ]
 LOOK_ALIKES += NEW_LOOK_ALIKES
 
