@@ -10,32 +10,40 @@ class-balanced logistic regression over them (feature names sorted). The thresho
 5-fold cross-validation on tune: the best no-answer F1 (precision and recall of refusing
 not-covered questions) among the thresholds that keep at least ``--min-answerable-recall`` of
 answerable questions. The test split is never read, so the gate's figures stay honest.
+
+``--ablation`` adds harder not-covered questions (:func:`ablation_negatives`: answerable ones
+asked of their KB with their gold articles taken out). It is off: see the option's comment.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from langchain_core.embeddings import Embeddings
 
+from assistant.chunks import plain
 from assistant.trace import AnswerTrace
 from eval.dataset import DEV, Case, load_dataset, stamp
 from eval.kbs import KBS, ingest, resolve_kbs
 
 if TYPE_CHECKING:
-    from langchain_core.embeddings import Embeddings
-
     from assistant.settings import Settings
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "assistant" / "models" / "answerability.json"
 THRESHOLDS = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.01))
 RANDOM_STATE = 0  # folds and solver: the same data always gives the same model
 FOLDS = 5
+#: Article groups of :func:`ablation_negatives`: one is taken out per round, so each round
+#: leaves seven eighths of the KB (the near-topic articles) in place.
+ABLATION_FOLDS = 8
 C = 10.0  # weak regularisation: few features, and their scales are comparable
 
 
@@ -91,6 +99,92 @@ def cross_negatives(cases: list[Case]) -> list[Case]:
         for name, ids in held.items()
         if name != case.kb and not set(case.gold_articles) & ids
     ]
+
+
+def holds(text: str, patterns: list[str]) -> bool:
+    """The text (markup stripped) matches every pattern: it holds the facts they describe."""
+    flat = plain(text)
+    return all(re.search(p, flat, re.IGNORECASE) for p in patterns)
+
+
+class _Memo(Embeddings):
+    """Each text embedded once: the ablation rounds put back the articles they took out, and
+    a restored article's chunks are the same texts (the model is deterministic)."""
+
+    def __init__(self, inner: Embeddings) -> None:
+        self.inner = inner
+        self.memo: dict[str, list[float]] = {}
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        new = list(dict.fromkeys(t for t in texts if t not in self.memo))
+        if new:
+            self.memo.update(zip(new, self.inner.embed_documents(new), strict=True))
+        return [self.memo[t] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.inner.embed_query(text)
+
+
+def ablation_negatives(cases: list[Case], settings: Settings, embeddings: Embeddings,
+                       root: Path, folds: int = ABLATION_FOLDS) -> list[Sample]:  # fmt: skip
+    """Harder not-covered questions than :func:`cross_negatives`: each answerable question
+    asked of its own knowledge base with its gold articles taken out, the articles near its
+    topic still in ("a student discount?" where only another discount is described).
+
+    A KB's articles are dealt into ``folds`` groups by a hash of their id; each round takes one
+    group out (re-indexed incrementally in ``root/<kb>-ablation``) and asks the cases whose
+    gold articles are all in it. A question counts as not covered only when none of the
+    passages retrieved for it still holds its required facts (another article may answer it).
+    """
+    import shutil
+
+    from assistant.factory import build_assistant
+    from knowledge.loaders import load_paths
+
+    memo = _Memo(embeddings)
+    samples: list[Sample] = []
+    for name, kb in resolve_kbs(list(dict.fromkeys(c.kb for c in cases)), KBS).items():
+        asked = [c for c in cases if c.kb == name and c.kind == "answerable"
+                 and c.gold_articles and c.required_facts and not c.history]  # fmt: skip
+        if not asked:
+            continue
+        mirror = (root / f"{name}-ablation" / "articles").resolve()
+        shutil.rmtree(mirror, ignore_errors=True)
+        files: dict[str, list[Path]] = {}
+        for i, folder in enumerate(kb.present()):
+            target = mirror / str(i)
+            shutil.copytree(folder, target)
+            for doc in load_paths(target).documents:
+                source = Path(str(doc.metadata["source"]).partition("#")[0])  # absolute
+                files.setdefault(str(doc.metadata["article_id"]), []).append(source)
+        fold_of = {a: int(hashlib.sha256(a.encode()).hexdigest(), 16) % folds for a in files}
+        kb_settings = settings.model_copy(update={
+            "data_dir": root / f"{name}-ablation" / "index",
+            "articles_dir": [mirror / str(i) for i in range(len(kb.present()))],
+            "synonyms_file": kb.synonyms_file(),
+        })  # fmt: skip
+        for fold in range(folds):
+            out = {a for a, f in fold_of.items() if f == fold}
+            round_cases = [c for c in asked if set(c.gold_articles) <= out]
+            if not round_cases:
+                continue
+            kept = {path: path.read_bytes() for a in out for path in files[a]}
+            for path in kept:
+                path.unlink()
+            try:
+                ingest(kb_settings, memo)
+                assistant = build_assistant(kb_settings, embeddings=memo)
+                for case in round_cases:
+                    trace = AnswerTrace()
+                    assistant.answer(case.question, trace=trace)
+                    if trace.features and not any(
+                        holds(p.text, case.required_facts) for p in trace.passages
+                    ):
+                        samples.append(Sample(f"{case.id}-out", dict(trace.features), False))
+            finally:
+                for path, data in kept.items():
+                    path.write_bytes(data)
+    return samples
 
 
 def matrix(samples: list[Sample]) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -185,6 +279,12 @@ def main(argv: list[str] | None = None) -> int:
     # keeps a margin above it (at 0.95 the test split fell to 0.935-0.940; at 0.965, with the
     # `missing` feature, each KB's tune answerable outcomes fell to 0.962, one case from 0.95).
     parser.add_argument("--min-answerable-recall", type=float, default=0.97)
+    # Off by default: measured on tune, these harder negatives lowered the chosen threshold
+    # (0.19 -> 0.12) and cut no-answer recall on the real not-covered cases (runners 0.852 ->
+    # 0.815, app 0.724 -> 0.621); the features cannot yet tell them apart (cv no-answer recall
+    # 0.45 at 0.97 answerable recall). Kept to measure new features against.
+    parser.add_argument("--ablation", action=argparse.BooleanOptionalAction, default=False,
+                        help="add not-covered questions asked of a KB without their articles")
     args = parser.parse_args(argv)
     from assistant.embeddings import make_embeddings
     from assistant.settings import load_settings
@@ -193,8 +293,13 @@ def main(argv: list[str] | None = None) -> int:
     dataset = load_dataset(args.dataset)
     tune = [c for c in dataset.cases if c.split == "tune" and c.kind != "refer_to_professional"]
     tune += cross_negatives(tune)
-    samples = collect(tune, settings, make_embeddings(settings),
-                      args.data_dir or settings.data_dir / "eval")  # fmt: skip
+    embeddings = make_embeddings(settings)
+    root = args.data_dir or settings.data_dir / "eval"
+    samples = collect(tune, settings, embeddings, root)
+    if args.ablation:
+        hard = ablation_negatives(tune, settings, embeddings, root)
+        print(f"{len(hard)} not-covered questions from knowledge bases without their articles")
+        samples += hard
     model = fit(samples, args.min_answerable_recall)
     answerable = sum(s.answerable for s in samples)
     print(f"{answerable} answerable, {len(samples) - answerable} not covered reached the answerer")

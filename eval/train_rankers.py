@@ -23,14 +23,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assistant.chunks import plain
 from assistant.ranking import (
     LEAD_FEATURES,
     LEAD_RANKER,
@@ -38,7 +36,7 @@ from assistant.ranking import (
     SECTION_RANKER,
     LinearRanker,
 )
-from eval.calibrate import traced
+from eval.calibrate import holds, traced
 from eval.dataset import DEV, Case, load_dataset, stamp
 
 if TYPE_CHECKING:
@@ -64,11 +62,6 @@ class Group:
         return 0 < sum(self.labels) < len(self.labels)
 
 
-def _holds(text: str, patterns: list[str]) -> bool:
-    flat = plain(text)
-    return all(re.search(p, flat, re.IGNORECASE) for p in patterns)
-
-
 def collect(cases: list[Case], settings: Settings, embeddings: Embeddings, root: Path,
             what: str, refresh: bool) -> list[Group]:  # fmt: skip
     """Candidate groups of ``what`` ("sections" or "leads") for the cases that have labels."""
@@ -79,7 +72,7 @@ def collect(cases: list[Case], settings: Settings, embeddings: Embeddings, root:
                 continue
             text = {p.chunk_id: p.text for p in trace.passages}
             rows = [features for _, features in trace.sections]
-            labels = [int(_holds(text[c], case.required_facts)) for c, _ in trace.sections]
+            labels = [int(holds(text[c], case.required_facts)) for c, _ in trace.sections]
             # the annotated section, where the case names one among the candidates, is the
             # cleaner label: several sections of an article can mention the same fact
             section = {p.chunk_id: p.section for p in trace.passages}
@@ -89,7 +82,7 @@ def collect(cases: list[Case], settings: Settings, embeddings: Embeddings, root:
             if not case.first_sentence_facts or not trace.leads:
                 continue
             rows = [features for _, features in trace.leads]
-            labels = [int(_holds(t, case.first_sentence_facts)) for t, _ in trace.leads]
+            labels = [int(holds(t, case.first_sentence_facts)) for t, _ in trace.leads]
         groups.append(Group(case.id, rows, labels))
     return groups
 
