@@ -124,6 +124,10 @@ _RULES: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
         r"|diabetic|(?:peripheral )?neuropathy|poor circulation)",
         r"my (?:diabetes|neuropathy)", r"(?:diabetic|diabetes) here", r"as a diabetic",
         r"diabetic for",
+        # the same said after some context: "I'm 61 and diabetic", "I'm 63 and have neuropathy"
+        r"(?:i'm|im|i am) (?:[\w-]+ ){1,4}?and (?:a )?(?:type (?:1|2|one|two) |pre-?)?diabetic",
+        r"(?:i'm|im|i am|i) (?:[\w-]+ ){1,4}?and (?:i )?(?:have|got|live with|suffer from)"
+        r" (?:type (?:1|2|one|two) )?(?:diabetes|(?:peripheral )?neuropathy|poor circulation)",
     )),
     ("pop_or_tear", True, (
         r"(?:heard|felt|hear|feel) (?:a |an |some |something )?(?:\w+ ){0,2}?(?:pop|snap|crack"
@@ -151,7 +155,8 @@ _RULES: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
         r"swell?(?:ed|ing|s)?", r"swol+en", r"puff(?:y|ed up)", r"bruis\w*", r"ballooned",
     )),
     ("sharp_or_worsening_pain", False, (
-        rf"(?:sharp|stabbing|shooting|searing|severe)\W+(?:\w+\W+)?(?:{_PAIN}|twinge)", r"limp\w*",
+        rf"(?:sharp|stabbing|shooting|searing|severe)\W+(?:\w+\W+)?(?:{_PAIN}|twinge)",
+        r"limp\w*", r"hobbl\w*",
         rf"(?:run\w*|push\w*|train\w*|keep going|carr(?:y|ied) on)[^.?!]{{0,12}}\b(?:through|thru"
         rf"|on|despite)\b[^.?!]{{0,12}}\b{_PAIN}", rf"{_PAIN}[^.?!]{{0,60}}\b(?:worse|more and more"
         r"|more (?:every|each|after every|with every))", rf"{_PAIN}[^.?!]{{0,40}}\b(?:at night"

@@ -120,6 +120,11 @@ NEW_RED_FLAGS: list[tuple[str, str | None]] = [  # none in the training file
     ("my ankle is swollen and black and blue after I went over on it", None),
     ("I can't bear weight on my right foot since saturday", "suspected_fracture"),
     ("stabbing pain in the side of my knee going downhill", "sharp_or_worsening_pain"),
+    # the same after some personal context, which the rules once let through
+    ("I'm 58 and a type 2 diabetic, is barefoot hiking ok?", "diabetes_or_neuropathy"),
+    ("I am a keen trail runner and have peripheral neuropathy, can I do toe yoga barefoot?",
+     "diabetes_or_neuropathy"),
+    ("been hobbling about since the parkrun on saturday", "sharp_or_worsening_pain"),
 ]
 RED_FLAGS += NEW_RED_FLAGS
 
