@@ -118,6 +118,14 @@ _RULES: tuple[tuple[str, bool, tuple[str, ...]], ...] = (
         r"black(?:ed|ing) out", r"collaps(?:ed|ing)", r"dizz\w*", r"light-? ?headed",
         r"palpitations?", r"heart (?:is |keeps )?(?:racing|pounding|skipp\w+|flutter\w*)",
     )),
+    ("other_medical", False, (  # a recent operation: cleared first (months, not years ago)
+        r"(?:surgery|operation|(?:tendon|ligament|joint|hip|knee|ankle|acl|meniscus|cartilage)"
+        r" (?:repair|replacement))\b[^.?!]{0,30}?\b(?:\d+|an?|one|two|three"
+        r"|four|five|six|a few|few|a couple of) (?:days?|weeks?|months?) ago",
+        r"(?:had|have had|just had) (?:a |an |my )?(?:[\w-]+ ){0,2}(?:surgery|operation)"
+        r"\b[^.?!]{0,30}?\b(?:last|this) (?:week|month)",
+        r"(?:just|recently) had (?:a |an |my )?(?:[\w-]+ ){0,2}(?:surgery|operation)",
+    )),
     ("diabetes_or_neuropathy", False, (
         r"(?:i'm|im|i am) (?:a )?(?:type (?:1|2|one|two) |pre-?)?diabetic",
         r"i(?:'ve| have)? (?:got |been diagnosed with )?(?:type (?:1|2|one|two) )?(?:diabetes"

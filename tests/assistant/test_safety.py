@@ -125,6 +125,9 @@ NEW_RED_FLAGS: list[tuple[str, str | None]] = [  # none in the training file
     ("I am a keen trail runner and have peripheral neuropathy, can I do toe yoga barefoot?",
      "diabetes_or_neuropathy"),
     ("been hobbling about since the parkrun on saturday", "sharp_or_worsening_pain"),
+    # a recent operation
+    ("I had a meniscus repair five weeks ago, when can I start hopping?", "other_medical"),
+    ("just had an operation on my big toe, is toe yoga ok?", "other_medical"),
 ]
 RED_FLAGS += NEW_RED_FLAGS
 
@@ -179,6 +182,8 @@ NEW_LOOK_ALIKES: list[str] = [  # none in the training file
     # personal context before a plain question is not a symptom
     "I'm 51 and have run for twenty years. how often should I do toe yoga?",
     "Training for a 50k in May, I'm 38. which warm up do you suggest before hills?",
+    "I sent my shoes for repair 3 weeks ago and have heard nothing back",
+    "my knee surgery was 10 years ago and it's been fine since, which shoe should I get?",
 ]
 LOOK_ALIKES += NEW_LOOK_ALIKES
 
