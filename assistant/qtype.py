@@ -56,11 +56,20 @@ _FILLER = re.compile(
 )
 
 
+#: Politeness and register after the question ("what is X in plain english?", "... please").
+_TRAILER = re.compile(
+    r"(?:\s+\b(?:in (?:plain|simple|basic|normal|everyday|layman s|laymans|layman) (?:english|"
+    r"terms|words|language)|please|pls|thanks|thank you|exactly|for me|lol|haha))+(?=\s*\??\s*$)"
+)
+
+
 def normalise(text: str) -> str:
-    """Lower case, contractions spelled out, interrogative typos fixed, filler openers dropped."""
+    """Lower case, contractions spelled out, interrogative typos fixed, filler openers and
+    trailing politeness dropped."""
     words = [_REWRITES.get(w, w) for w in _TOKEN.findall(text.lower().replace("’", "'"))]
     flat = " ".join(words)
-    return _FILLER.sub("", flat).strip() or flat
+    core = _TRAILER.sub("", _FILLER.sub("", flat)).strip()
+    return core or flat
 
 
 # --- question types ---------------------------------------------------------------------------
@@ -102,6 +111,7 @@ _PATTERNS: dict[QType, list[re.Pattern[str]]] = {
         re.compile(r"\bhow (?:many|much|often|frequently|far|high|tall|heavy|wide|big|deep|hard|fast|slow|low)\b"),  # noqa: E501
         re.compile(r"\bwhat (?:size|length|height|width|weight|distance|pace|speed|rate|number|amount|percent|percentage|frequency|dose|dosage|temperature)\b"),  # noqa: E501
         re.compile(r"\b(?:sets|reps|repetitions|times) (?:a|per) (?:day|week|session)\b"),
+        re.compile(r"\bsets (?:and |n |or |of )?(?:reps|repetitions)\b"),
     ],
     "definition": [
         re.compile(r"\bwhat (?:does|do) (?!(?:i|you|we|they)\b)(?:\S+ ){1,5}(?:even |actually |really )?mean\b"),  # noqa: E501

@@ -45,6 +45,7 @@ QUESTIONS = {
     ],
     "dose": [
         "how many sets and reps of calf raises",
+        "squat jumps sets and reps",  # no question word: the dose words say it
         "how often should i do the foot routine",
         "how much can i bump my weekly mileage by",
         "how many times a week should i do it",
@@ -88,6 +89,8 @@ QUESTIONS = {
         "what does 'heel kiss' mean when you land a jump?",
         "what actually makes a shoe a barefoot shoe?",
         "what is overstriding and why is it bad",
+        "what is a fartlek session in plain english",  # politeness after the question
+        "whats cardiac drift in simple terms please?",
     ],
     "place": [
         "where do I find my invoices?",
