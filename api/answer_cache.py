@@ -49,11 +49,15 @@ from assistant.types import Answer, Filters, Turn
 
 
 def answer_key(question: str, history: Sequence[Turn] | None, filters: Filters | None) -> str:
-    """What the answer depends on in the request; no history and an empty one are the same."""
+    """What the answer depends on in the request. Requests that retrieve alike share a key:
+    no history and an empty one, no filters and empty ones, tags in any order or repeated, a
+    collection in any case (retrieval matches collections case-insensitively, tags all-of)."""
     request = [
         question.strip(),
         [[turn.role, turn.content] for turn in history or ()],
-        None if filters is None else [filters.collection, filters.tags],
+        None
+        if filters is None or filters.is_empty()
+        else [(filters.collection or "").lower(), sorted(set(filters.tags))],
     ]
     return hashlib.sha256(json.dumps(request).encode()).hexdigest()
 

@@ -85,6 +85,17 @@ def test_history_filters_and_the_exact_text_are_part_of_the_key(
     assert cached(ask(client, QUESTION, filters={"collection": "strength"}))
     assert answer_key(QUESTION, None, None) == answer_key(f" {QUESTION} ", [], None)
     assert answer_key(QUESTION, None, None) != answer_key(QUESTION, None, Filters(tags=["x"]))
+    # filters that retrieve alike share a key
+    assert answer_key(QUESTION, None, None) == answer_key(QUESTION, None, Filters())
+    assert answer_key(QUESTION, None, Filters(tags=["a", "b"])) == answer_key(
+        QUESTION, None, Filters(tags=["b", "a", "a"])
+    )
+    assert answer_key(QUESTION, None, Filters(collection="Billing")) == answer_key(
+        QUESTION, None, Filters(collection="billing")
+    )
+    assert answer_key(QUESTION, None, Filters(collection="x")) != answer_key(
+        QUESTION, None, Filters(tags=["x"])
+    )
 
 
 def test_size_zero_turns_it_off(make_client: MakeClient) -> None:
