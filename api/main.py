@@ -116,7 +116,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logger.info("loading the embedding model and indexes from %s", settings.data_dir)
         _check_data_dir(settings)
         # The libraries' tables load on a second thread meanwhile; build_assistant waits for it.
-        warm_up = asyncio.ensure_future(run_in_threadpool(warm_up_libraries))
+        warm_up = asyncio.ensure_future(run_in_threadpool(warm_up_libraries, settings))
         try:
             # Micro-batched question embeddings when ASSISTANT_EMBED_BATCH_WINDOW_MS > 0.
             embeddings = await run_in_threadpool(make_query_embeddings, settings)

@@ -18,9 +18,10 @@ Example::
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 
 IntentKind = Literal["question", "greeting", "thanks", "goodbye", "person"]
@@ -146,13 +147,21 @@ def _kind(text: str) -> IntentKind:
     return "question"
 
 
-@lru_cache(maxsize=1)
-def _identifier() -> Any:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+_IDENTIFIER: list[Any] = []  # the process's identifier, once loaded
+_IDENTIFIER_LOCK = threading.Lock()
 
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    identifier.set_languages(list(LANGUAGES))
-    return identifier
+
+def load_identifier(cache_dir: Path | None = None) -> Any:
+    """The language identifier, made once per process by the first caller: from the decoded
+    copy of py3langid's model under ``cache_dir`` (``<data dir>/models``: the server's warm-up
+    passes it; :mod:`assistant.langid_model`), else by decoding py3langid's own file. The
+    identifier is the same either way; only the start-up cost differs."""
+    with _IDENTIFIER_LOCK:
+        if not _IDENTIFIER:
+            from assistant.langid_model import make_identifier
+
+            _IDENTIFIER.append(make_identifier(cache_dir, list(LANGUAGES)))
+        return _IDENTIFIER[0]
 
 
 def detect_language(message: str) -> str:
@@ -162,7 +171,7 @@ def detect_language(message: str) -> str:
     unspaced = bool(re.search(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]", message))
     if not words or (len(words) < MIN_WORDS and not (unspaced and letters >= 4)):
         return "en"
-    language, probability = _identifier().classify(message)
+    language, probability = load_identifier().classify(message)
     if language == "en" or probability < MIN_PROBABILITY:
         return "en"
     if not unspaced and _english_share(words, str(language)) >= MAX_ENGLISH_SHARE:
