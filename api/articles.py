@@ -18,23 +18,36 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import nh3
 from langchain_core.documents import Document
-from markdown_it import MarkdownIt
 
 from assistant.settings import Settings
 from knowledge.sources import Source, SourceRecord, SourcesError, load_sources, path_sources
 
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
 logger = logging.getLogger("api.articles")
 
-# No raw HTML from articles (the "commonmark" preset would pass it through), tables on.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
+
+@functools.cache
+def _markdown() -> MarkdownIt:
+    """The renderer; made (and markdown-it imported: ~0.1 s) on the first article rendered, not
+    at the server's start-up, since answering never renders one. No raw HTML from articles (the
+    "commonmark" preset would pass it through), tables on."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable("table")
+
+
 _ALLOWED_TAGS = {
     "a", "blockquote", "br", "code", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "img",
     "li", "ol", "p", "pre", "strong", "table", "tbody", "td", "th", "thead", "tr", "ul",
@@ -55,7 +68,7 @@ def safe_url(url: str) -> str:
 def render_html(markdown: str) -> str:
     """Markdown -> HTML that is safe to insert into a page."""
     return nh3.clean(
-        _MARKDOWN.render(markdown),
+        _markdown().render(markdown),
         tags=_ALLOWED_TAGS,
         attributes=_ALLOWED_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},

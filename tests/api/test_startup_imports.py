@@ -10,11 +10,12 @@ from pathlib import Path
 from assistant.langid_model import ensure_decoded
 
 #: Loaded on first use only: reindex (LangChain's indexing API), HTML (BeautifulSoup,
-#: markdownify), a schema migration (Alembic), the torch backend or an ONNX export.
+#: markdownify), a schema migration (Alembic), the torch backend or an ONNX export, an
+#: article rendered as HTML (markdown-it).
 LAZY = (
     "knowledge.ingest", "knowledge.html", "knowledge.exports", "langchain_classic", "bs4",
     "markdownify", "alembic", "torch", "transformers", "sentence_transformers",
-    "langchain_huggingface",
+    "langchain_huggingface", "markdown_it",
 )  # fmt: skip
 
 
