@@ -118,16 +118,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if state.assistant is None:
         from assistant.embeddings import make_query_embeddings
         from assistant.factory import build_assistant, warm_up_libraries
+        from assistant.store import make_chroma_client
 
         logger.info("loading the embedding model and indexes from %s", settings.data_dir)
         _check_data_dir(settings)
-        # The libraries' tables load on a second thread meanwhile; build_assistant waits for it.
+        # While the model loads: the libraries' tables on a second thread (build_assistant waits
+        # for it) and the index's client on a third (Chroma's start-up: ~0.3 s, mostly imports).
         warm_up = asyncio.ensure_future(run_in_threadpool(warm_up_libraries, settings))
+        client = asyncio.ensure_future(run_in_threadpool(make_chroma_client, settings))
         try:
             # Micro-batched question embeddings when ASSISTANT_EMBED_BATCH_WINDOW_MS > 0.
             embeddings = await run_in_threadpool(make_query_embeddings, settings)
             state.assistant = await run_in_threadpool(
-                partial(build_assistant, settings, embeddings, preload_index=True)
+                partial(build_assistant, settings, embeddings, await client, preload_index=True)
             )
         except ValueError as exc:  # the make_* factories' "unknown X; supported: ..."
             raise StartupError(str(exc)) from exc
@@ -139,9 +142,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 "(ASSISTANT_DATA_DIR) for the embedding model's ONNX export: free some space"
             ) from exc
         finally:
-            await asyncio.wait([warm_up])  # a failed start leaves no thread behind
-            if not warm_up.cancelled():
-                warm_up.exception()  # an error there is build_assistant's too: it warms up again
+            await asyncio.wait([warm_up, client])  # a failed start leaves no thread behind
+            # An error in the warm-up is build_assistant's too (it warms up again); the client's
+            # was raised above, unless the model failed first and its error is the one to show.
+            for task in (warm_up, client):
+                if not task.cancelled():
+                    task.exception()
     state.storage = await _open_storage(settings)
     # Answers are logged behind the response; the shutdown below writes what is queued.
     state.answer_writer = AnswerWriter(state.storage, state.metrics)
