@@ -21,7 +21,7 @@ import shutil
 import threading
 from array import array
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -102,7 +102,8 @@ def model_tuple(cache_dir: Path | None) -> tuple[Any, ...]:
 def _to_array(values: np.ndarray) -> array[int]:
     """An unsigned NumPy array as a stdlib array (``py3langid.modelio._to_array``)."""
     out = array(_TYPECODE[values.dtype.itemsize])
-    out.frombytes(np.ascontiguousarray(values).tobytes())
+    # numpy's stubs do not declare the buffer protocol the array has: no copy is made here.
+    out.frombytes(memoryview(cast(Any, np.ascontiguousarray(values))).cast("B"))
     return out
 
 
