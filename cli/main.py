@@ -240,6 +240,12 @@ def run_ingest_command(
             if isinstance(exc, OSError | ValueError):
                 raise fail(f"{what} failed: {exc}") from None
             raise
+    # The language identifier's model, decoded for the servers that will read this data dir
+    # (the first to start would otherwise write it); best effort. Here, not in run_ingest: it is
+    # no part of indexing (nor of the ingest's timing), and the eval and tests ingest in process.
+    from assistant.langid_model import ensure_decoded
+
+    ensure_decoded(settings.data_dir / "models")
     if before_summary:
         before_summary()
     _print_ingest_report(report)

@@ -42,7 +42,6 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.indexing import index
 
 from assistant.chunks import body_of, units_collection
-from assistant.langid_model import ensure_decoded
 from assistant.settings import Settings
 from assistant.store import (
     WriterBusyError,
@@ -424,9 +423,6 @@ def _run_locked(
             state, (chunk_store, chunk_records), (unit_store, unit_records),
             prune=prune, allow_empty=allow_empty, on_plan=on_plan,
         )  # fmt: skip
-    # The language identifier's model, decoded for the servers that will read this index (each
-    # would otherwise decode it at start-up, or the first one write it); best effort.
-    ensure_decoded(settings.data_dir / "models")
     report.seconds = time.perf_counter() - started
     return report
 

@@ -90,6 +90,8 @@ def test_ingest_writes_into_the_data_dir_it_is_given(
     result = runner.invoke(app, ["ingest", str(articles), "--data-dir", str(given)])
     assert result.exit_code == 0, result.output
     assert (given / "chroma").is_dir() and not from_env.exists()
+    # the servers that will read it find the language identifier's model decoded
+    assert list((given / "models").glob("langid-*/*.npy"))
     asked = runner.invoke(app, ["search", "calf raises", "--json", "--data-dir", str(given)])
     assert json.loads(asked.stdout)[0]["article_id"] == "calf-raises"
 
