@@ -53,3 +53,15 @@ def test_the_collector_pauses_while_the_app_loads_and_runs_again_after() -> None
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "0", "True"]
+
+
+def test_what_the_start_up_built_is_frozen_too(make_client) -> None:  # type: ignore[no-untyped-def]
+    """After the lifespan's start-up, its objects (index snapshot, model session, storage) are
+    frozen as well: a full collection under load scans only what requests made since."""
+    import gc
+
+    gc.unfreeze()  # what earlier tests froze (this process imported the app long ago)
+    before = gc.get_freeze_count()
+    client = make_client()
+    assert client.get("/healthz").status_code == 200
+    assert gc.get_freeze_count() > before + 1_000
