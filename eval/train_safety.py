@@ -90,31 +90,13 @@ def column_weights(dimensions: int) -> np.ndarray:
                            np.full(len(LEXICAL_FEATURES), LEXICAL_WEIGHT)])
 
 
-def _embedding_scaler() -> Any:
-    from sklearn.preprocessing import StandardScaler
-
-    class EmbeddingScaler(StandardScaler):  # type: ignore[misc]
-        """Centres every column; standardises the lexical columns, but divides all embedding
-        columns by one shared scale (their root-mean variance). Per-column scaling would blow
-        up MiniLM's near-dead dimensions (a spread of 1e-33 scaled to 1), whose float noise
-        then carries weights of 1e31 and shifts the logit of every message."""
-
-        def fit(self, x: Any, y: Any = None, sample_weight: Any = None) -> EmbeddingScaler:
-            super().fit(x, y, sample_weight)
-            n = x.shape[1] - len(LEXICAL_FEATURES)
-            self.scale_[:n] = float(np.sqrt(np.mean(self.var_[:n])))
-            return self
-
-    return EmbeddingScaler()
-
-
 def _pipeline(dimensions: int, c: float, balanced: bool) -> Any:
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
     weights = column_weights(dimensions)
-    return make_pipeline(_embedding_scaler(), FunctionTransformer(lambda z: z * weights),
+    return make_pipeline(StandardScaler(), FunctionTransformer(lambda z: z * weights),
                          LogisticRegression(C=c, class_weight="balanced" if balanced else None,
                                             max_iter=5000))
 
@@ -265,8 +247,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                                ("gate", test_pred))}
     model = {
         "description": "Red-flag classifier of assistant.safety: binary logistic regression "
-        "(scaler folded in: lexical columns standardised, embedding columns one shared "
-        "scale) + Platt calibration; multinomial category model on red "
+        "(StandardScaler folded in) + Platt calibration; multinomial category model on red "
         "flags. Written by python -m eval.train_safety; do not edit by hand.",
         "features": {"embedding": settings.embedding_model,
                      "embedding_dimensions": int(x.shape[1] - len(LEXICAL_FEATURES)),
