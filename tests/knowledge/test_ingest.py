@@ -228,3 +228,41 @@ def test_a_batch_is_embedded_in_length_order_a_progress_step_at_a_time() -> None
     assert reported == [("units", PROGRESS_STEP), ("units", PROGRESS_STEP), ("units", 5)]
     lengths = [len(t) for call in inner.calls for t in call]
     assert lengths == sorted(lengths)
+
+
+def test_record_manager_update_writes_what_langchains_does(tmp_path: Path) -> None:
+    """The ingest's record manager (one cached executemany statement) leaves the same rows as
+    LangChain's (a multi-row VALUES statement): inserts, then an update that moves, refreshes
+    (no group) and adds keys."""
+    from langchain_classic.indexes import SQLRecordManager
+
+    from knowledge.ingest import _RecordManager
+
+    def rows(cls: type[SQLRecordManager], name: str) -> list[tuple[object, ...]]:
+        manager = cls("chroma/x", db_url=f"sqlite:///{tmp_path / name}")
+        manager.create_schema()
+        clock = iter([10.0, 20.0, 30.0, 40.0])
+        manager.get_time = lambda: next(clock)  # type: ignore[method-assign]
+        try:
+            manager.update(["a", "b", "c"], group_ids=["g1", "g1", None])
+            manager.update(["b", "d"], group_ids=["g2", "g2"], time_at_least=15.0)
+            manager.update(["a"])  # a refresh, as the indexing API does: group set to None
+            with pytest.raises(AssertionError, match="Time sync"):
+                manager.update(["e"], time_at_least=99.0)
+            with pytest.raises(ValueError, match="does not match"):
+                manager.update(["e", "f"], group_ids=["g"])
+        finally:
+            manager.engine.dispose()
+        with sqlite3.connect(tmp_path / name) as db:
+            return sorted(
+                db.execute("SELECT key, namespace, group_id, updated_at FROM upsertion_record")
+            )
+
+    ours = rows(_RecordManager, "ours.sqlite")
+    assert ours == rows(SQLRecordManager, "langchain.sqlite")
+    assert ours == [
+        ("a", "chroma/x", None, 30.0),
+        ("b", "chroma/x", "g2", 20.0),
+        ("c", "chroma/x", None, 10.0),
+        ("d", "chroma/x", "g2", 20.0),
+    ]
