@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from assistant.chunks import plain
 from assistant.trace import AnswerTrace
@@ -35,6 +34,8 @@ from eval.dataset import DEV, Case, load_dataset, stamp
 from eval.kbs import KBS, ingest, resolve_kbs
 
 if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+
     from assistant.settings import Settings
 
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "assistant" / "models" / "answerability.json"
@@ -107,24 +108,6 @@ def holds(text: str, patterns: list[str]) -> bool:
     return all(re.search(p, flat, re.IGNORECASE) for p in patterns)
 
 
-class _Memo(Embeddings):
-    """Each text embedded once: the ablation rounds put back the articles they took out, and
-    a restored article's chunks are the same texts (the model is deterministic)."""
-
-    def __init__(self, inner: Embeddings) -> None:
-        self.inner = inner
-        self.memo: dict[str, list[float]] = {}
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        new = list(dict.fromkeys(t for t in texts if t not in self.memo))
-        if new:
-            self.memo.update(zip(new, self.inner.embed_documents(new), strict=True))
-        return [self.memo[t] for t in texts]
-
-    def embed_query(self, text: str) -> list[float]:
-        return self.inner.embed_query(text)
-
-
 def ablation_negatives(cases: list[Case], settings: Settings, embeddings: Embeddings,
                        root: Path, folds: int = ABLATION_FOLDS) -> list[Sample]:  # fmt: skip
     """Harder not-covered questions than :func:`cross_negatives`: each answerable question
@@ -136,12 +119,20 @@ def ablation_negatives(cases: list[Case], settings: Settings, embeddings: Embedd
     gold articles are all in it. A question counts as not covered only when none of the
     passages retrieved for it still holds its required facts (another article may answer it).
     """
+    import dataclasses
     import shutil
+
+    from langchain_classic.embeddings import CacheBackedEmbeddings
+    from langchain_core.stores import InMemoryByteStore
 
     from assistant.factory import build_assistant
     from knowledge.loaders import load_paths
 
-    memo = _Memo(embeddings)
+    # Each text embedded once: the rounds put back the articles they took out, and a restored
+    # article's chunks are the same texts (the model is deterministic).
+    memo = CacheBackedEmbeddings.from_bytes_store(
+        embeddings, InMemoryByteStore(), key_encoder="sha256"
+    )
     samples: list[Sample] = []
     for name, kb in resolve_kbs(list(dict.fromkeys(c.kb for c in cases)), KBS).items():
         asked = [c for c in cases if c.kb == name and c.kind == "answerable"
@@ -151,18 +142,16 @@ def ablation_negatives(cases: list[Case], settings: Settings, embeddings: Embedd
         mirror = (root / f"{name}-ablation" / "articles").resolve()
         shutil.rmtree(mirror, ignore_errors=True)
         files: dict[str, list[Path]] = {}
-        for i, folder in enumerate(kb.present()):
-            target = mirror / str(i)
+        copy = dataclasses.replace(
+            kb, articles=tuple(mirror / str(i) for i in range(len(kb.present())))
+        )
+        for folder, target in zip(kb.present(), copy.articles, strict=True):
             shutil.copytree(folder, target)
             for doc in load_paths(target).documents:
                 source = Path(str(doc.metadata["source"]).partition("#")[0])  # absolute
                 files.setdefault(str(doc.metadata["article_id"]), []).append(source)
         fold_of = {a: int(hashlib.sha256(a.encode()).hexdigest(), 16) % folds for a in files}
-        kb_settings = settings.model_copy(update={
-            "data_dir": root / f"{name}-ablation" / "index",
-            "articles_dir": [mirror / str(i) for i in range(len(kb.present()))],
-            "synonyms_file": kb.synonyms_file(),
-        })  # fmt: skip
+        kb_settings = copy.settings(settings, root / f"{name}-ablation")
         for fold in range(folds):
             out = {a for a, f in fold_of.items() if f == fold}
             round_cases = [c for c in asked if set(c.gold_articles) <= out]
