@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -202,6 +202,26 @@ def _stage(title: str) -> Iterator[Callable[[str], None]]:
     console.print(f"[green]✓[/] {title} [dim]({time.perf_counter() - started:.1f} s)[/]")
 
 
+def bench_settings(data_dir: Path, articles: Sequence[Path] | None = None) -> Settings:
+    """The settings every bench measurement runs on: ``data_dir`` and ``articles`` (default:
+    the configured ones) as absolute paths, the embedded store, a SQLite answer log, no rate
+    limit and the extractive answerer."""
+    settings = load_settings().model_copy(
+        update={
+            "data_dir": data_dir.resolve(),
+            "chroma_host": None,
+            "database_url": None,
+            "rate_limit": "off",
+            "llm": None,
+        }
+    )
+    # Absolute paths: chunk metadata records the source path as spelled, so the CLI re-ingest
+    # (another process, maybe another cwd) must name the articles exactly as this one does.
+    return settings.model_copy(
+        update={"articles_dir": [p.resolve() for p in (articles or settings.articles_dir)]}
+    )
+
+
 def _prepare(options: BenchOptions) -> tuple[Settings, list[Case], Plan, Path]:
     try:
         import matplotlib  # noqa: F401 - the plot is part of the output; fail before measuring
@@ -225,19 +245,7 @@ def _prepare(options: BenchOptions) -> tuple[Settings, list[Case], Plan, Path]:
     data_dir = out / "data"
     if data_dir.exists() and any(data_dir.iterdir()):
         raise BenchError(f"{data_dir} is not empty; the cold ingest needs a fresh directory")
-    settings = load_settings().model_copy(
-        update={
-            "data_dir": data_dir.resolve(),
-            "chroma_host": None,
-            "database_url": None,
-            "rate_limit": "off",
-            "llm": None,
-        }
-    )
-    # Absolute paths: chunk metadata records the source path as spelled, so the CLI re-ingest
-    # (another process, maybe another cwd) must name the articles exactly as this one does.
-    articles = [p.resolve() for p in (options.articles or settings.articles_dir)]
-    settings = settings.model_copy(update={"articles_dir": articles})
+    settings = bench_settings(data_dir, options.articles)
     missing = [p for p in settings.articles_dir if not p.exists()]
     if missing:
         raise BenchError(f"articles not found: {', '.join(map(str, missing))}")

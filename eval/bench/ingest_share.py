@@ -21,26 +21,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from assistant.settings import Settings, load_settings
-
 #: What each run prints, as the bench's result.json names it.
 FIELDS = ("cold_s", "embed_s", "embedded_texts", "raw_texts_per_s", "embedding_share")
-
-
-def _settings(data_dir: Path) -> Settings:
-    """The bench's settings (``eval.bench.cli._prepare``) over ``data_dir``."""
-    settings = load_settings().model_copy(
-        update={"data_dir": data_dir.resolve(), "chroma_host": None, "database_url": None,
-                "rate_limit": "off", "llm": None}
-    )  # fmt: skip
-    return settings.model_copy(
-        update={"articles_dir": [p.resolve() for p in settings.articles_dir]}
-    )
 
 
 def one_run(models: Path) -> dict[str, Any]:
     """One cold ingest into a fresh data dir, the ONNX export copied from ``models``."""
     from assistant.embeddings import make_embeddings
+    from eval.bench.cli import bench_settings
     from eval.bench.measure import measure_ingest
 
     with tempfile.TemporaryDirectory(prefix="ingest-share-") as tmp:
@@ -48,7 +36,7 @@ def one_run(models: Path) -> dict[str, Any]:
         data_dir.mkdir()
         if models.is_dir():
             shutil.copytree(models, data_dir / "models")
-        settings = _settings(data_dir)
+        settings = bench_settings(data_dir)
         embeddings = make_embeddings(settings)
         if not models.is_dir():
             shutil.copytree(data_dir / "models", models)  # the export, for the next runs
