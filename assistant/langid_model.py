@@ -4,7 +4,8 @@ py3langid ships its model as an LZMA-compressed ``.npz`` (4.5 MB; 68 MB decoded)
 it whenever an identifier is made: ~0.7 s of CPU, the largest single cost of a server's start.
 The decoded arrays are kept as plain ``.npy`` files under ``<data dir>/models/langid-<key>/``
 (``key``: a hash of the shipped model file, so a new py3langid model gets a new copy), written
-by the first ingest or start that finds none, and memory-mapped by the next ones (~0.05 s).
+by the ``ingest`` and ``sync`` commands, or by the first start that finds none, and
+memory-mapped by the next ones (~0.05 s).
 The identifier made from them is the one py3langid makes from its own file: same arrays, same
 verdicts (``tests/assistant/test_langid_model.py``). Example::
 
@@ -14,6 +15,7 @@ verdicts (``tests/assistant/test_langid_model.py``). Example::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -41,8 +43,13 @@ def shipped_model() -> Path:
 
 def decoded_dir(cache_dir: Path, model: Path | None = None) -> Path:
     """Where the decoded copy of ``model`` (default: the shipped one) lives under ``cache_dir``."""
-    digest = hashlib.sha256((model or shipped_model()).read_bytes()).hexdigest()[:12]
-    return cache_dir / f"langid-{digest}"
+    return cache_dir / f"langid-{_digest(model or shipped_model())}"
+
+
+@functools.cache
+def _digest(model: Path) -> str:
+    """A model file's key (it does not change while a process runs: read and hashed once)."""
+    return hashlib.sha256(model.read_bytes()).hexdigest()[:12]
 
 
 def ensure_decoded(cache_dir: Path) -> Path | None:
