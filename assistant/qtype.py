@@ -58,7 +58,7 @@ _FILLER = re.compile(
 
 #: Politeness and register after the question ("what is X in plain english?", "... please").
 _TRAILER = re.compile(
-    r"(?:\s+\b(?:in (?:plain|simple|basic|normal|everyday|layman s|laymans|layman) (?:english|"
+    r"(?:\s+\b(?:in (?:plain|simple|basic|normal|everyday|layman'?s?) (?:english|"
     r"terms|words|language)|please|pls|thanks|thank you|exactly|for me|lol|haha))+(?=\s*\??\s*$)"
 )
 

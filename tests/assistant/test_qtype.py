@@ -91,6 +91,7 @@ QUESTIONS = {
         "what is overstriding and why is it bad",
         "what is a fartlek session in plain english",  # politeness after the question
         "whats cardiac drift in simple terms please?",
+        "what is a tempo run in layman's terms",
     ],
     "place": [
         "where do I find my invoices?",
