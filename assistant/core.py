@@ -222,6 +222,11 @@ class Assistant:
         query = self._query(question, history, trace)
         # Retrieval embeds what is asked (focused, typos corrected), not a ramble's chatter.
         own = self.embed(query.standalone) if query.standalone != question else qvec
+        if query.bare:
+            # a thin question beside a note about the asker ("I'm 47 ... return policy?"): the
+            # note must not pick the article, nor be lost (age can change the answer), so the
+            # message and its question alone count equally
+            own = _unit(own + self.embed(query.bare))
         qvec_retrieval = self._query_vector(own, query.topic, query.weight)
         t0 = time.perf_counter()
         passages = self.retriever.search(
@@ -303,16 +308,16 @@ class Assistant:
         trace.query = resolved.query
         # the question type comes from the sentences that ask, not from a ramble's chatter
         asking = speller.correct(" ".join(focused.asking)).text if focused.asking else ""
+        bare = speller.correct(focused.bare).text if focused.bare else ""
         return Query(
             resolved.query, resolved.lexical, resolved.topic, resolved.weight, asking,
-            standalone=corrected.text,
+            standalone=corrected.text, bare=bare,
         )  # fmt: skip
 
     def _query_vector(self, qvec: np.ndarray, topic: str | None, weight: float) -> np.ndarray:
         if not topic:
             return qvec
-        mixed = weight * qvec + (1 - weight) * self.embed(topic)
-        return mixed / max(float(np.linalg.norm(mixed)), 1e-9)
+        return _unit(weight * qvec + (1 - weight) * self.embed(topic))
 
     def _confidence(self, draft: Draft | None, query: str, trace: AnswerTrace) -> float:
         if draft is None:
@@ -375,6 +380,11 @@ class Query:
     weight: float  # of the question's own vector in a follow-up's mixed vector
     asking: str = ""  # the sentences of a long message that ask
     standalone: str = ""  # the message focused and spelt right, before any follow-up topic
+    bare: str = ""  # a short message without its notes about the asker (Focus.bare)
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-9)
 
 
 def _handoff_reason(intent: Intent) -> str | None:

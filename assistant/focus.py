@@ -48,6 +48,10 @@ class Focus:
     query: str
     asking: list[str] = field(default_factory=list)
     context: list[str] = field(default_factory=list)
+    #: a short message without its side notes about the asker, when the question leans on
+    #: them and ``query`` keeps them ("I'm 47. return policy?" -> "return policy?"): what the
+    #: message asks about, for retrieval to weigh beside the whole (empty: nothing set aside)
+    bare: str = ""
 
 
 # Sentence ends: ".", "!", "?" runs (with closing quotes), line breaks, and " - " dashes.
@@ -261,7 +265,9 @@ def focus(message: str) -> Focus:
       asker (age, mileage, the training block) put beside a question that stands on its own:
       "I'm 47. When shouldn't I do jump training?" retrieves exactly what "When shouldn't I do
       jump training?" does. A question that leans on it ("does it take longer *for me*?",
-      "what about *them*?", "help??") keeps the whole message.
+      "what about *them*?", "help??") keeps the whole message, and gives it without the note
+      as ``bare``: retrieval weighs both, so the note neither picks the article ("I'm 61 and
+      walk a lot. return policy?") nor is lost.
     - **Long messages** are split into sentences and clauses, sorted into asking, context,
       chit-chat and other; the query is the asking sentences with the context that can change
       the answer, without the chit-chat. Without any asking sentence, ``asking`` is empty and
@@ -296,11 +302,13 @@ def focus(message: str) -> Focus:
         # a short message loses only a side note about the asker (who they are, how they
         # train), and only when the question stands on its own
         aside = [k == "context" and _profile(u) for u, k in zip(units, kinds, strict=True)]
-        if leans or not any(aside):
+        if not any(aside):
             return Focus(text, [text], [])
-        rest = [u for u, a in zip(units, aside, strict=True) if not a]
+        rest = " ".join(u for u, a in zip(units, aside, strict=True) if not a)
+        if leans:
+            return Focus(text, [text], [], bare=rest)
         context = [u for u, a in zip(units, aside, strict=True) if a]
-        return Focus(" ".join(rest), asking_units, context)
+        return Focus(rest, asking_units, context)
     # A sentence without a cue is still kept when it says something (it may name the subject
     # or a symptom: "my calves are wrecked after yesterday's intervals"), and always when the
     # question leans on it (or is thin); two-word asides go.

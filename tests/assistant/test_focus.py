@@ -258,6 +258,26 @@ def test_context_stays_when_the_question_leans_on_it(message: str) -> None:
     assert focus(message).query == message
 
 
+@pytest.mark.parametrize(("message", "bare"), [
+    ("I'm 58. Does the transition take longer for me?", "Does the transition take longer for me?"),
+    ("I run about 25 km a week, mostly on roads. cancel web sub", "cancel web sub"),
+    ("I'm 61 and I walk a lot. return policy?", "return policy?"),
+])
+def test_a_thin_question_keeps_its_side_note_and_is_also_given_alone(message: str, bare: str) -> None:  # noqa: E501
+    result = focus(message)
+    assert result.query == message  # the note can change the answer: it stays in the query
+    assert result.bare == bare  # and retrieval weighs the question without it too
+
+
+@pytest.mark.parametrize("message", [
+    "how do I cancel my subscription?",  # one sentence
+    "I'm 47 and have been running for about three years. When shouldn't I do jump training?",
+    "ok my legs are sore 2 days after my first plyo session. should i still do intervals today?",
+])
+def test_nothing_is_set_aside_without_a_leaning_side_note(message: str) -> None:
+    assert focus(message).bare == ""
+
+
 @pytest.mark.parametrize(("message", "last"), [
     ("um hello, and on android?", "and on android?"),
     ("hi! quick one: what if that's too easy?", "what if that's too easy?"),
