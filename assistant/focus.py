@@ -138,6 +138,8 @@ _PERSONAL = re.compile(
     r"someone like me|people like me|my situation|my age)\b",
     re.I,
 )
+#: ... or ends by asking what the asker is ("which ability level am I?", "what size am I").
+_ABOUT_ME = re.compile(r"\b(?:am i|i am)\s*[?.!]*$", re.I)
 _LEADING_FILLER = re.compile(
     r"^(?:(?:hi|hey|hello|hiya|ok(?:ay)?|so|and|um+|uh+|well|right|anyway|yeah|quick question|"
     r"quick one|random (?:one|question)|question)\b[\s,.:;!-]*)+",
@@ -306,7 +308,10 @@ def focus(message: str) -> Focus:
             return Focus(text, [text], [])
         rest = " ".join(u for u, a in zip(units, aside, strict=True) if not a)
         if leans:
-            return Focus(text, [text], [], bare=rest)
+            # about the asker's own case ("...longer for me?", "which level am I?"): the note
+            # is what it asks about, and only it picks the answer
+            personal = any(_PERSONAL.search(u) or _ABOUT_ME.search(u) for u in asking_units)
+            return Focus(text, [text], [], bare="" if personal else rest)
         context = [u for u, a in zip(units, aside, strict=True) if a]
         return Focus(rest, asking_units, context)
     # A sentence without a cue is still kept when it says something (it may name the subject
