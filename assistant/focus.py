@@ -48,9 +48,9 @@ class Focus:
     query: str
     asking: list[str] = field(default_factory=list)
     context: list[str] = field(default_factory=list)
-    #: a short message without its side notes about the asker, when the question leans on
-    #: them and ``query`` keeps them ("I'm 47. return policy?" -> "return policy?"): what the
-    #: message asks about, for retrieval to weigh beside the whole (empty: nothing set aside)
+    #: the query without its side notes about the asker, when ``query`` keeps them ("I'm 47.
+    #: return policy?" -> "return policy?"): what the message asks about, for retrieval to
+    #: weigh beside the whole (empty: nothing set aside, or the question is about the asker)
     bare: str = ""
 
 
@@ -266,14 +266,16 @@ def focus(message: str) -> Focus:
     - **Short messages** (at most :data:`SHORT_WORDS` words) lose only a sentence about the
       asker (age, mileage, the training block) put beside a question that stands on its own:
       "I'm 47. When shouldn't I do jump training?" retrieves exactly what "When shouldn't I do
-      jump training?" does. A question that leans on it ("does it take longer *for me*?",
-      "what about *them*?", "help??") keeps the whole message, and gives it without the note
-      as ``bare``: retrieval weighs both, so the note neither picks the article ("I'm 61 and
-      walk a lot. return policy?") nor is lost.
+      jump training?" does. A question that leans on it ("what about *them*?", "help??",
+      "return policy?") keeps the whole message, and gives it without the note as ``bare``:
+      retrieval weighs both, so the note neither picks the article ("I'm 61 and walk a lot.
+      return policy?") nor is lost. One about the asker's own case ("does it take longer *for
+      me*?", "which level am I?") keeps the whole message and has no ``bare`` form.
     - **Long messages** are split into sentences and clauses, sorted into asking, context,
       chit-chat and other; the query is the asking sentences with the context that can change
       the answer, without the chit-chat. Without any asking sentence, ``asking`` is empty and
-      the query is the message minus its chit-chat.
+      the query is the message minus its chit-chat. Its notes about the asker stay in the
+      query, and ``bare`` gives it without them, as for a short message.
     """
     text = message.strip()
     short = len(_words(text)) <= SHORT_WORDS
@@ -328,7 +330,14 @@ def focus(message: str) -> Focus:
         return Focus(text, [text], [])
     asking = [u for u, k in kept if k == "asking"]
     context = [u for u, k in kept if k == "context"]
-    return Focus(" ".join(_terminated(u) for u, _ in kept), asking, context)
+    query = " ".join(_terminated(u) for u, _ in kept)
+    # notes about the asker stay in the query; retrieval also weighs it without them
+    personal = any(_PERSONAL.search(u) or _ABOUT_ME.search(u) for u in asking)
+    notes = [u for u, k in kept if k == "context" and _profile(u)]
+    bare = "" if personal or not notes else " ".join(
+        _terminated(u) for u, _ in kept if u not in notes
+    )
+    return Focus(query, asking, context, bare=bare)
 
 
 def _terminated(piece: str) -> str:

@@ -268,6 +268,18 @@ def test_a_thin_question_keeps_its_side_note_and_is_also_given_alone(message: st
     assert result.bare == bare  # and retrieval weighs the question without it too
 
 
+def test_a_long_message_keeps_its_note_and_is_also_given_without_it() -> None:
+    message = ("I'm 61 and have been running on and off since my forties. how much room should "
+               "there be in front of my toes when I try on a new pair of barefoot shoes?")
+    result = focus(message)
+    assert result.query.startswith("I'm 61")  # the note stays: it can change the answer
+    assert result.bare.startswith("How much room") and "61" not in result.bare
+    # about the asker's own case ("...fine for me..."): the note is the subject, nothing apart
+    personal = ("I'm 45 and I have been running for years and years now. I just wanted to know "
+                "whether it is fine for me to do calf raises every single day of the week?")
+    assert focus(personal).bare == ""
+
+
 @pytest.mark.parametrize("message", [
     "how do I cancel my subscription?",  # one sentence
     # about the asker's own case: the note is what it asks about
