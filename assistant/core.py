@@ -229,10 +229,8 @@ class Assistant:
             own = _unit(own + self.embed(query.bare))
         qvec_retrieval = self._query_vector(own, query.topic, query.weight)
         t0 = time.perf_counter()
-        # BM25 likewise: the bare question's words are counted twice, the note's once
         passages = self.retriever.search(
-            self.synonyms.expand(f"{query.text} {query.bare}" if query.bare else query.text),
-            filters=filters, query_vector=qvec_retrieval.tolist(),
+            self.synonyms.expand(query.text), filters=filters, query_vector=qvec_retrieval.tolist()
         )
         timings["retrieve"] = ms(t0)
         trace.query_vector, trace.passages = qvec_retrieval.tolist(), list(passages)
