@@ -86,11 +86,12 @@ _OWN = (r"(?:my|our) (?:\w+ ){0,2}?(?:order|payment|subscription|account|e-?mail
         r"|address|password|plan|membership|card|charge|booking|invoice|data|profile|username"
         r"|phone(?: number)?|name|billing|renewal|purchase|delivery|parcel|package)s?")
 _ACCOUNT = re.compile(r"(?<!\w)(?:" + "|".join((
-    rf"^(?:please |pls |can you |could you |would you |kindly )?(?:{_ACTION})\w* (?:\w+ )?{_OWN}",
-    rf"(?:can|could|would|will) you (?:please |pls )?(?:{_ACTION})\w* (?:\w+ )?{_OWN}",
+    rf"^(?:please |pls |can you |could you |would you |kindly )?(?:just )?(?:{_ACTION})\w* "
+    rf"(?:\w+ )?{_OWN}",
+    rf"(?:can|could|would|will) you (?:please |pls )?(?:just )?(?:{_ACTION})\w* (?:\w+ )?{_OWN}",
     rf"(?:i want|i'd like|i would like|i need|please) (?:you to |to have |to get )?(?:{_ACTION})"
     rf"\w* (?:\w+ )?{_OWN}", r"(?:i want|i'd like|i need|give me|i'm owed|i demand) (?:a |my )?"
-    r"(?:refund|money back|reimbursement)", r"(?:i was|i've been|i got|you) (?:double[- ])?"
+    r"(?:refund|money back|reimbursement)", r"(?:i was|i've been|i got|you|\w+) (?:double[- ])?"
     r"charged (?:me )?(?:twice|two times|double|again|wrongly|by mistake)",
     rf"(?:{_ACTION})\w* [^.?!]{{0,40}}(?:#\s?\d{{3,}}|\border (?:number |no\.? )?\d{{3,}})",
     rf"(?:{_ACTION})\w* (?:\w+ ){{0,3}}to \S+@\S+",
