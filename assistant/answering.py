@@ -17,8 +17,9 @@ from functools import lru_cache
 
 import numpy as np
 
+from assistant.answer_fit import is_intro, sentence_fit
 from assistant.chunks import plain
-from assistant.qtype import QType, is_intro, question_type, sentence_fit
+from assistant.qtype import QType, question_type
 from assistant.ranking import LEAD_RANKER, SECTION_RANKER, LinearRanker
 from assistant.types import Citation, Passage
 from assistant.units import StoredUnit, UnitIndex
@@ -36,7 +37,7 @@ REPEAT_COS = 0.85
 #: A unit of another passage is considered only when it is nearly as relevant as the best one
 #: (and, see _secondary, only when it gives what the question asks and the section does not).
 SECOND_PASSAGE_RATIO = 0.8
-#: A unit "gives" the asked-for kind of answer at this fit or above (assistant/qtype.py scale).
+#: A unit "gives" the asked-for kind of answer at this fit or above (answer_fit.py scale).
 FITS = 0.5
 _WORD = re.compile(r"[a-z0-9']+")
 #: The previous answer is split into sentences and list lines to find what it already said;

@@ -39,7 +39,7 @@ SECTION_FEATURES = (
     "heading_overlap",  # share of the question's content words in the heading
     "unit_best",  # best cosine of the question and one of the section's units
     "overlap",  # share of the question's content words in the section
-    "fit_best",  # best fit of a unit to the question type (assistant/qtype.py)
+    "fit_best",  # best fit of a unit to the question type (assistant/answer_fit.py)
     "same_article",  # 1 when the section is in the top passage's article
     "heading_type",  # 1 when the heading asks the question's kind of question (qtype.py)
     "said",  # share of the section's words the previous answer used (0 when none)
