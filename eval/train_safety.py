@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from assistant.safety import CATEGORIES, LEXICAL_FEATURES, MODEL_PATH, features, rule_match
+from assistant.red_flag_cues import LEXICAL_FEATURES, features, rule_match
+from assistant.safety import CATEGORIES, MODEL_PATH
 from eval.dataset import split_for
 
 DATASETS = Path(__file__).resolve().parent / "datasets"
