@@ -233,6 +233,11 @@ _SYMPTOM = re.compile(
 )
 
 
+def _about_asker(asking: list[str]) -> bool:
+    """Whether a question is about the asker's own case ("...for me?", "which level am I?")."""
+    return any(_PERSONAL.search(u) or _ABOUT_ME.search(u) for u in asking)
+
+
 def _profile(sentence: str) -> bool:
     return bool(_PROFILE_START.search(sentence)) and not _SYMPTOM.search(sentence)
 
@@ -312,8 +317,7 @@ def focus(message: str) -> Focus:
         if leans:
             # about the asker's own case ("...longer for me?", "which level am I?"): the note
             # is what it asks about, and only it picks the answer
-            personal = any(_PERSONAL.search(u) or _ABOUT_ME.search(u) for u in asking_units)
-            return Focus(text, [text], [], bare="" if personal else rest)
+            return Focus(text, [text], [], bare="" if _about_asker(asking_units) else rest)
         context = [u for u, a in zip(units, aside, strict=True) if a]
         return Focus(rest, asking_units, context)
     # A sentence without a cue is still kept when it says something (it may name the subject
@@ -332,9 +336,8 @@ def focus(message: str) -> Focus:
     context = [u for u, k in kept if k == "context"]
     query = " ".join(_terminated(u) for u, _ in kept)
     # notes about the asker stay in the query; retrieval also weighs it without them
-    personal = any(_PERSONAL.search(u) or _ABOUT_ME.search(u) for u in asking)
     notes = [u for u, k in kept if k == "context" and _profile(u)]
-    bare = "" if personal or not notes else " ".join(
+    bare = "" if _about_asker(asking) or not notes else " ".join(
         _terminated(u) for u, _ in kept if u not in notes
     )
     return Focus(query, asking, context, bare=bare)
