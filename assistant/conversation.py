@@ -91,8 +91,9 @@ _ACCOUNT = re.compile(r"(?<!\w)(?:" + "|".join((
     rf"(?:can|could|would|will) you (?:please |pls )?(?:just )?(?:{_ACTION})\w* (?:\w+ )?{_OWN}",
     rf"(?:i want|i'd like|i would like|i need|please) (?:you to |to have |to get )?(?:{_ACTION})"
     rf"\w* (?:\w+ )?{_OWN}", r"(?:i want|i'd like|i need|give me|i'm owed|i demand) (?:a |my )?"
-    r"(?:refund|money back|reimbursement)", r"(?:i was|i've been|i got|you|\w+) (?:double[- ])?"
-    r"charged (?:me )?(?:twice|two times|double|again|wrongly|by mistake)",
+    r"(?:refund|money back|reimbursement)",
+    # a charge gone wrong, whoever is named before it ("I was", "you", "the app")
+    r"\w+ (?:double[- ])?charged (?:me )?(?:twice|two times|double|again|wrongly|by mistake)",
     r"(?:i was|i've been|i got|i'm being|you) double[- ]charged",
     rf"(?:{_ACTION})\w* [^.?!]{{0,40}}(?:#\s?\d{{3,}}|\border (?:number |no\.? )?\d{{3,}})",
     rf"(?:{_ACTION})\w* (?:\w+ ){{0,3}}to \S+@\S+",
