@@ -44,6 +44,10 @@ _PREVENTION = _rx(r"\b(?:avoid\w*|prevent\w*|(?:reduc|lower)\w* (?:the |my )?(?:
                   r"|risk of|how (?:do|can) i stop|(?:so|to) (?:that )?(?:i )?(?:don't|do not"
                   r"|won't|not) get|protect\w*|keep \w+ (?:healthy|safe))\b")
 _SENTENCE = _rx(r"[^.?!;\n]+")
+#: a sentence that names some complaint keeps a later general question personal
+_COMPLAINT = _rx(r"\b(?:pain\w*|hurt\w*|ach(?:e|es|ing|y)|sore\w*|tender\w*|bother\w*|niggl\w*"
+                 r"|twing\w*|injur\w*|problem\w*|issues?|strain\w*|sprain\w*|numb\w*|tingl\w*"
+                 r"|swell\w*|swol+en|bruis\w*)\b")
 
 #: Names of the lexical features appended to the embedding, in order (stored in the model file).
 LEXICAL_FEATURES: tuple[str, ...] = (
@@ -57,7 +61,19 @@ def normalise(question: str) -> str:
 
 
 def _topic_question(text: str) -> bool:
+    """The whole message is a general question: "why do runners get numb toes?"."""
     return bool(_TOPIC_START.search(text)) and not _FIRST_PERSON.search(text)
+
+
+def _topic_sentence(text: str, at: int) -> bool:
+    """The sentence at ``at`` is a general question, and the other sentences (notes about the
+    asker such as "I'm 58 and new to running.") name no complaint."""
+    sentences = [m for m in _SENTENCE.finditer(text) if m.group().strip()]
+    for m in sentences:
+        if m.start() <= at < m.end():
+            return _topic_question(m.group().strip()) and not any(
+                _COMPLAINT.search(o.group()) for o in sentences if o is not m)
+    return False
 
 
 def lexical_features(question: str) -> np.ndarray:
@@ -197,8 +213,8 @@ def _rule_evidence(text: str) -> tuple[tuple[str, bool] | None, bool]:
         for match in pattern.finditer(text):
             sentence = _sentence_at(text, match.start())
             exception = _EXCEPTIONS.get(category)
-            if (_topic_question(text) or _negated(text, match.start()) or _PAST.search(sentence)
-                    or _PREVENTION.search(sentence)
+            if (_topic_sentence(text, match.start()) or _negated(text, match.start())
+                    or _PAST.search(sentence) or _PREVENTION.search(sentence)
                     or (exception is not None and exception.search(sentence))):
                 set_aside = True
                 continue

@@ -374,3 +374,19 @@ def test_check_is_fast_once_embedded(gate: SafetyGate, counting: CountingEmbeddi
 def test_the_classifier_refers_what_no_rule_matches(gate: SafetyGate, question: str) -> None:
     decision = gate.check(question)
     assert decision.kind == "red_flag" and decision.reason.startswith("classifier"), decision
+
+
+@pytest.mark.parametrize(("question", "rule"), [
+    # a note about the asker before a general question: no rule refers it
+    ("I run with my dog most mornings. why do runners get numb toes?", None),
+    ("I started couch to 5k three weeks ago. what does it mean if pain is worse at night?", None),
+    # a complaint in another sentence keeps the general question personal
+    ("My toes go numb. why do runners get numb toes?", "numbness_or_tingling"),
+    ("My shin hurts a bit. what does it mean if pain is worse at night?",
+     "sharp_or_worsening_pain"),
+])
+def test_a_note_before_a_general_question_keeps_it_general(question: str, rule: str | None) -> None:
+    from assistant.red_flag_cues import rule_match
+
+    match = rule_match(question)
+    assert (match and match[0]) == rule, match
