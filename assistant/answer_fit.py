@@ -210,7 +210,10 @@ _INTRO = re.compile(
     r"\blet(?:'s|’s| us) (?:dive|get started|take a look|explore|begin|jump|look)\b|"
     r"\blook no further\b|\bfaqs?\b|\bfrequently asked\b|\bwe(?:'ve|’ve| have) (?:put together|"
     r"rounded up|compiled|gathered|got)\b|\b(?:great|good) question\b|\bhappy (?:running|training|"
-    r"shopping|reading)\b|\bstay tuned\b|\bwithout further ado\b",
+    r"shopping|reading)\b|\bstay tuned\b|\bwithout further ado\b|"
+    # sympathy before the help: "Sync issues can be frustrating, but...", "We know how..."
+    r"\bcan be (?:so |really |very )?(?:frustrating|annoying|confusing|stressful|overwhelming)\b|"
+    r"\bwe (?:know|understand) (?:how|that)\b|\byou(?:'re|’re| are) not alone\b",
     re.I,
 )
 

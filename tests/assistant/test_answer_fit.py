@@ -112,6 +112,9 @@ INTROS = [
     "We've put together some tips for new runners.",
     "Look no further!",
     "Frequently asked questions about refunds",
+    "Sync issues can be frustrating, but most of them take two minutes to fix.",
+    "We know how important your streak is to you.",
+    "You're not alone if your watch won't pair.",
 ]
 NOT_INTROS = [
     "Stand tall with your feet hip-width apart.",
@@ -122,6 +125,8 @@ NOT_INTROS = [
     "A person on the support team can point you to the right place.",
     "The toe exercises are gentle enough to practice on most days if you enjoy them.",
     "Start with 10 reps!",
+    "Heart rate can be higher on hot days.",
+    "Let us know how the first week felt.",
 ]
 
 
