@@ -226,7 +226,7 @@ class AnswerService:
             return None
         question = self.assistant.validate(question, history)
         vector = self.assistant.embed(question)  # cached: the Assistant reuses it on a miss
-        if self.assistant.gate.check(question, vector.tolist()).kind != "ok":
+        if self.assistant.check_safety(question, vector).kind != "ok":
             return None
         match = best_match(question, vector, corrections)
         if match is None:

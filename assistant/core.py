@@ -127,6 +127,13 @@ class Assistant:
                 self._vectors.popitem(last=False)
         return vector
 
+    def check_safety(self, question: str, vector: np.ndarray) -> SafetyDecision:
+        """The safety gate's decision on a message embedded as ``vector``; what the gate judges
+        of a message with notes about the asker is embedded through the cache too."""
+        return self.gate.check(
+            question, vector.tolist(), embed=lambda text: self.embed(text).tolist()
+        )
+
     def _sync(self) -> None:
         corpus = self.retriever.corpus()
         if corpus.version != self._version:
@@ -212,7 +219,7 @@ class Assistant:
         timings["embed"] = ms(t0)
         t0 = time.perf_counter()
         intent = self.classify_intent(question, qvec.tolist())
-        decision = self.gate.check(question, qvec.tolist())
+        decision = self.check_safety(question, qvec)
         timings["safety"] = ms(t0)
         trace.decision = decision.kind
         early = self._early_reply(question, intent, decision, started, timings, trace)

@@ -242,6 +242,12 @@ def _profile(sentence: str) -> bool:
     return bool(_PROFILE_START.search(sentence)) and not _SYMPTOM.search(sentence)
 
 
+def is_note(sentence: str) -> bool:
+    """Whether a sentence is a side note about the asker: it starts with them ("I'm 47 and...",
+    "I run 25 km a week"), names no symptom and asks nothing."""
+    return _profile(sentence) and not asks(sentence)
+
+
 def last_question(message: str) -> str:
     """The last sentence of a message without a chatty opener: what a follow-up is judged by
     ("I'm 47. And how do I make them harder?" -> "how do I make them harder?")."""

@@ -6,7 +6,8 @@ never topics of one knowledge base.
   healed or prevention;
 - :func:`lexical_features` / :func:`features`: what the red-flag classifier reads besides the
   message's embedding (:data:`LEXICAL_FEATURES`, stored in order in the model file);
-- :data:`INJECTION`: attempts to override the rules, adopt a persona or reveal the prompt.
+- :data:`INJECTION`: attempts to override the rules, adopt a persona or reveal the prompt;
+- :data:`MEDICAL_NOTE`: what keeps a note about the asker in the message the classifier judges.
 
 Example::
 
@@ -54,6 +55,13 @@ LEXICAL_FEATURES: tuple[str, ...] = (
     "first_person", "current", "negation", "past_or_healed", "topic_question", "prevention",
     "question_mark", "log_words", "pain_mentioned", "symptom_set_aside",
 )
+
+
+#: medical words that keep a note about the asker in the message the classifier judges ("I'm
+#: back from a stress fracture.", "I'm pushing through it."): see assistant.safety.judged_text
+MEDICAL_NOTE = _rx(r"\b(?:fractur\w*|broke\w*|break|surgery|operation|op|diabet\w*|neuropath\w*"
+                   r"|pregnan\w*|injur\w*|physio\w*|doctor|through it|through the|recover\w*"
+                   r"|heal\w*|rehab\w*|condition|medication|medicine|blood|heart|faint\w*)\b")
 
 
 def normalise(question: str) -> str:

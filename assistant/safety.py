@@ -23,13 +23,17 @@ Red flags are found in two parts whose union decides:
    ``python -m eval.train_safety`` on labelled messages. Its weights, threshold and figures are
    data (``assistant/models/red_flags.json``), loaded on the first check; at run time it is a
    dot product. Nothing here names a knowledge base's topics.
+   The classifier judges the message without its side notes about the asker (:func:`judged_text`:
+   "I'm 47 and have been running for three years." names no symptom): such a note neither refers
+   a plain question nor dilutes a symptom told beside it. A note with a medical word in it stays.
+   The rules always read the whole message.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -37,7 +41,15 @@ from typing import Any, Literal
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from assistant.red_flag_cues import INJECTION, LEXICAL_FEATURES, features, normalise, rule_match
+from assistant.focus import is_note, split_sentences
+from assistant.red_flag_cues import (
+    INJECTION,
+    LEXICAL_FEATURES,
+    MEDICAL_NOTE,
+    features,
+    normalise,
+    rule_match,
+)
 
 Category = Literal[
     "sharp_or_worsening_pain", "swelling_or_bruising", "numbness_or_tingling", "pop_or_tear",
@@ -105,6 +117,15 @@ class SafetyDecision:
         return "refer_to_professional" if self.kind == "red_flag" else "no_answer"
 
 
+def judged_text(message: str) -> str:
+    """The message as the classifier judges it: without its side notes about the asker
+    (:func:`assistant.focus.is_note`) unless a note has a medical word (:data:`MEDICAL_NOTE`);
+    the message itself when it has no such note, or nothing besides."""
+    sentences = split_sentences(message)
+    kept = [s for s in sentences if not is_note(s) or MEDICAL_NOTE.search(normalise(s))]
+    return message if len(kept) in (0, len(sentences)) else " ".join(kept)
+
+
 class SafetyGate:
     """Decide before answering whether a message is a medical red flag or an injection attempt.
 
@@ -132,21 +153,34 @@ class SafetyGate:
                     self._model = RedFlagModel.load(self._model_path)
         return self._model
 
-    def check(self, question: str, query_vector: Sequence[float] | None = None) -> SafetyDecision:
-        """Classify one message; pass ``query_vector`` when the caller already embedded it."""
+    def check(
+        self,
+        question: str,
+        query_vector: Sequence[float] | None = None,
+        embed: Callable[[str], Sequence[float]] | None = None,
+    ) -> SafetyDecision:
+        """Classify one message; pass ``query_vector`` when the caller already embedded it, and
+        ``embed`` (a cached embedder) for a message the classifier judges without its notes."""
         if not question.strip():
             return SafetyDecision("ok", None, "empty question", 0.0)
         rule = rule_match(question)
         if rule is not None:
             return SafetyDecision("red_flag", rule[0], f"rule:{rule[0]}", 1.0, severe=rule[1])
         model = self.model
+        judged = judged_text(question)
+        if judged != question:
+            query_vector = None  # the vector given is the whole message's
         if query_vector is None:
-            if self._embeddings is None:
-                raise ValueError("check needs query_vector when the gate has no embeddings")
-            query_vector = self._embeddings.embed_query(question)
+            if embed is not None:
+                query_vector = embed(judged)
+            elif self._embeddings is None:
+                raise ValueError("check needs query_vector (or embed) when the gate has no "
+                                 "embeddings")
+            else:
+                query_vector = self._embeddings.embed_query(judged)
         if len(query_vector) != model.dimensions:
             raise ValueError(f"query_vector must have {model.dimensions} dimensions")
-        x = features(question, query_vector)
+        x = features(judged, query_vector)
         p = round(model.probability(x), 4)
         if p >= model.threshold:
             category = model.category(x)

@@ -5,7 +5,10 @@
 Training data: ``eval/datasets/safety_messages.jsonl`` (``{"text", "label"}``, label a category
 or ``"none"``) plus the ``tune`` split of ``eval/datasets/dev.jsonl`` (``refer_to_professional``
 -> the category of its ``red_flag:*`` tag, everything else -> ``none``). The ``test`` split is
-never trained on: its figures are reported as held out. Prints cross-validated recall and
+never trained on: its figures are reported as held out. Messages are judged as the gate judges
+them, without their side notes about the asker (:func:`assistant.safety.judged_text`); the
+figures include every training message behind such a note (``eval/datasets/asides.txt``, a
+measure only, never trained on). Prints cross-validated recall and
 false-referral rate per threshold for the rules, the classifier and their union (the gate), picks
 the threshold, and prints the held-out figures. Needs scikit-learn (a dev dependency); the
 product only reads the weights.
@@ -25,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from assistant.red_flag_cues import LEXICAL_FEATURES, features, rule_match
-from assistant.safety import CATEGORIES, MODEL_PATH
+from assistant.safety import CATEGORIES, MODEL_PATH, judged_text
 from eval.dataset import split_for
 
 DATASETS = Path(__file__).resolve().parent / "datasets"
@@ -106,13 +109,28 @@ def _fit_binary(x: np.ndarray, y: np.ndarray, c: float) -> Any:
     return _pipeline(x.shape[1], c, balanced=True).fit(x, y)
 
 
-def out_of_fold_logits(x: np.ndarray, y: np.ndarray, c: float) -> np.ndarray:
+def out_of_fold_logits(x: np.ndarray, y: np.ndarray, c: float,
+                       *judged: np.ndarray) -> list[np.ndarray]:
+    """Out-of-fold logits of the training rows ``x``, and of each matrix in ``judged`` (row
+    ``i``: training message ``i`` as judged in some other form) by the same fold's model."""
     from sklearn.model_selection import StratifiedKFold
 
-    logits = np.zeros(len(y))
+    out = [np.zeros(len(y)) for _ in range(1 + len(judged))]
     for train, test in StratifiedKFold(FOLDS, shuffle=True, random_state=SEED).split(x, y):
-        logits[test] = _fit_binary(x[train], y[train], c).decision_function(x[test])
-    return logits
+        model = _fit_binary(x[train], y[train], c)
+        for logits, rows in zip(out, (x, *judged), strict=True):
+            logits[test] = model.decision_function(rows[test])
+    return out
+
+
+def load_asides(path: Path) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [t.strip() for t in lines if t.strip() and not t.startswith("#")]
+
+
+def behind_note(text: str, asides: Sequence[str]) -> str:
+    """The message behind one side note, chosen by a hash of its text (deterministic)."""
+    return f"{asides[int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) % len(asides)]} {text}"
 
 
 def platt(logits: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -161,6 +179,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=Path, default=DATASETS / "safety_messages.jsonl")
     parser.add_argument("--dev", type=Path, default=DATASETS / "dev.jsonl")
+    parser.add_argument("--asides", type=Path, default=DATASETS / "asides.txt")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args(argv)
 
@@ -175,14 +194,23 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     settings = Settings()
     embeddings = make_embeddings(settings)
 
-    def matrix(rows: list[Example]) -> np.ndarray:
-        vectors = embeddings.embed_documents([r.text for r in rows])
-        return np.stack([features(r.text, v) for r, v in zip(rows, vectors, strict=True)])
+    def matrix(texts: list[str]) -> np.ndarray:
+        vectors = embeddings.embed_documents(texts)
+        return np.stack([features(t, v) for t, v in zip(texts, vectors, strict=True)])
 
-    x, x_test = matrix(train), matrix(test)
+    def judged(texts: list[str]) -> np.ndarray:
+        return matrix([judged_text(t) for t in texts])
+
+    # trained on the messages as written; figures on the messages as the gate judges them
+    x = matrix([r.text for r in train])
+    x_served, x_test = judged([r.text for r in train]), judged([r.text for r in test])
+    asides = load_asides(args.asides)
+    noted = [behind_note(r.text, asides) for r in train]
+    x_noted, x_noted_whole = judged(noted), matrix(noted)
     y = np.array([r.red for r in train])
     y_test = np.array([r.red for r in test])
     rules = np.array([rule_match(r.text) is not None for r in train])
+    rules_noted = np.array([rule_match(t) is not None for t in noted])
     rules_test = np.array([rule_match(r.text) is not None for r in test])
     print(f"training: {len(train)} messages ({int(y.sum())} red flags), of which "
           f"{len(dev['tune'])} dev tune cases; held out: {len(test)} dev test cases")
@@ -190,17 +218,21 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     # C by cross-validated recall of the gate at the false-referral budget (then log-loss).
     scored = []
     for c in C_GRID:
-        logits = out_of_fold_logits(x, y, c)
-        a, b = platt(logits, y)
+        raw, logits, noted_logits, whole_logits = out_of_fold_logits(x, y, c, x_served, x_noted,
+                                                                     x_noted_whole)
+        a, b = platt(raw, y)  # calibrated on the messages as written
         prob = _sigmoid(a * logits + b)
         t = choose_threshold(prob, rules, y)
         recall, fpr = rates(rules | (prob >= t), y)
         loss = -float(np.mean(y * np.log(prob + 1e-9) + (~y) * np.log(1 - prob + 1e-9)))
-        scored.append((recall, -fpr, -loss, c, logits, (a, b), t))
+        scored.append((recall, -fpr, -loss, c, (logits, noted_logits, whole_logits), (a, b), t))
         print(f"C={c:<5} cv recall {recall:.3f}  false referrals {fpr:.3f}  log-loss {loss:.3f}")
-    recall, _, _, c, logits, (a, b), threshold = max(scored, key=lambda s: s[:3])
+    recall, _, _, c, (logits, noted_logits, whole_logits), (a, b), threshold = max(
+        scored, key=lambda s: s[:3])
     prob = _sigmoid(a * logits + b)
     cv_pred = rules | (prob >= threshold)
+    noted_pred = rules_noted | (_sigmoid(a * noted_logits + b) >= threshold)
+    whole_pred = rules_noted | (_sigmoid(a * whole_logits + b) >= threshold)
 
     print(f"\ncross-validated ({FOLDS}-fold) per threshold, C={c}:")
     print("  threshold  clf recall  clf FP   gate recall  gate FP")
@@ -212,6 +244,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     print(f"\ncross-validated at threshold {threshold:.3f}:")
     for name, pred in (("rules", rules), ("classifier", prob >= threshold), ("gate", cv_pred)):
         print(report(name, pred, y))
+    print(f"  every training message behind a side note about the asker ({args.asides.name}):")
+    print(report("gate", noted_pred, y))
+    print("  the same, the classifier reading the whole message (note included):")
+    print(report("whole", whole_pred, y))
 
     final = _fit_binary(x, y, c)
     weights, bias = fold_scaler(final)
@@ -242,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         digest.update(json.dumps([r.text, r.red, r.category]).encode() + b"\n")
     cv_rates = {n: dict(zip(("recall", "false_referrals"), rates(p, y), strict=True))
                 for n, p in (("rules", rules), ("classifier", prob >= threshold),
-                             ("gate", cv_pred))}
+                             ("gate", cv_pred), ("gate_behind_a_note", noted_pred))}
     test_rates = {n: dict(zip(("recall", "false_referrals"), rates(p, y_test), strict=True))
                   for n, p in (("rules", rules_test), ("classifier", test_clf),
                                ("gate", test_pred))}

@@ -390,3 +390,52 @@ def test_a_note_before_a_general_question_keeps_it_general(question: str, rule: 
 
     match = rule_match(question)
     assert (match and match[0]) == rule, match
+
+
+@pytest.mark.parametrize("question", [
+    "I'm 47 and have been running for about three years. my shoes stink, help",
+    "I'm a 32 year old mum getting back into running after my second kid. my toes won't spread "
+    "at all",
+    "I'm training for my first half marathon this spring. can i do it with my eyes shut?",
+])
+def test_a_side_note_about_the_asker_is_no_reason_to_refer(gate: SafetyGate, question: str) -> None:
+    from assistant.safety import judged_text
+
+    assert judged_text(question) != question
+    assert gate.check(question).kind == "ok", gate.check(question)
+
+
+@pytest.mark.parametrize("question", [
+    "I'm 58 and only took up running last year. my ankle looks twice its normal size this morning",
+    "I run about 30 km a week. the pain in my shin keeps me awake",
+])
+def test_a_side_note_does_not_dilute_a_symptom(gate: SafetyGate, question: str) -> None:
+    decision = gate.check(question)
+    assert decision.kind == "red_flag", decision
+
+
+def test_a_note_with_a_medical_word_stays_in_what_is_judged() -> None:
+    from assistant.safety import judged_text
+
+    healed = ("I'm 52 and coming back from a stress fracture in my foot. It's fully healed. "
+              "Which ability level should I pick?")
+    assert judged_text(healed) == healed  # the note and what clears it are read together
+    assert judged_text("How do I do calf raises?") == "How do I do calf raises?"
+    assert judged_text("I'm 47.") == "I'm 47."  # nothing besides the note
+
+
+def test_the_message_without_its_note_is_embedded_by_the_given_embedder(
+    gate: SafetyGate, counting: CountingEmbeddings
+) -> None:
+    seen: list[str] = []
+
+    def embed(text: str) -> list[float]:
+        seen.append(text)
+        return counting.inner.embed_query(text)
+
+    question = "I'm 47 and have been running for three years. step touchdowns how many per leg"
+    whole = counting.inner.embed_query(question)
+    before = counting.query_calls
+    assert gate.check(question, query_vector=whole, embed=embed).kind == "ok"
+    assert seen == ["step touchdowns how many per leg"]
+    assert counting.query_calls == before
