@@ -13,7 +13,6 @@ Behind a reverse proxy, name it in ``ASSISTANT_TRUSTED_PROXIES``; the app reads
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import threading
@@ -114,6 +113,26 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Builds the heavy objects once (the Assistant unless given, storage, the article catalog)
     on ``app.state``, and closes the storage at shutdown."""
+    state = app.state
+    # What the start-up builds lives as long as the process too (the model session, the index
+    # snapshot, the vocabularies: tens of thousands of objects): no collection while it is made,
+    # and frozen like the imports once it is, so a full collection under load, which holds the
+    # GIL for every request, no longer scans them (the tail behind `help-assistant bench`'s
+    # p99/p50 at 32 connections: 10.6x before, 2.4x).
+    with startup_gc.paused():
+        embeddings = await _start_up(app)
+    try:
+        yield
+    finally:
+        await run_in_threadpool(state.answer_writer.close)
+        state.storage.close()
+        if embeddings is not None and hasattr(embeddings, "close"):
+            embeddings.close()
+
+
+async def _start_up(app: FastAPI) -> Embeddings | None:
+    """The lifespan's start-up: the Assistant unless given, storage, the article catalog, on
+    ``app.state``; returns the embedding model it loaded (closed at shutdown), if any."""
     state, settings = app.state, app.state.settings
     embeddings: Embeddings | None = None
     if state.assistant is None:
@@ -155,18 +174,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.catalog = await run_in_threadpool(ArticleCatalog.for_settings, settings)
     logger.info("ready: %d articles, answers stored in %s", len(state.catalog),
                 state.storage.engine.url.render_as_string(hide_password=True))  # fmt: skip
-    # What the start-up built lives as long as the process too (the model session, the index
-    # snapshot, the vocabularies: tens of thousands of objects): frozen like the imports, so a
-    # full collection under load, which holds the GIL for every request, no longer scans them
-    # (the tail behind `help-assistant bench`'s p99/p50 at 32 connections: 10.6x before, 2.4x).
-    gc.freeze()
-    try:
-        yield
-    finally:
-        await run_in_threadpool(state.answer_writer.close)
-        state.storage.close()
-        if embeddings is not None and hasattr(embeddings, "close"):
-            embeddings.close()
+    return embeddings
 
 
 async def _open_storage(settings: Settings) -> Storage:
