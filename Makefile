@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: install run test lint typecheck pytest gate browser postgres redis bench eval clean
+.PHONY: install compile run test lint typecheck pytest gate browser postgres redis bench eval clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ $(STAMP): pyproject.toml constraints.txt
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# The app's bytecode, ahead of its start: a server started with PYTHONDONTWRITEBYTECODE (as
+# containers often are) would otherwise compile its ~70 modules at every start, ~0.5 s of CPU
+# of a cold start. Only what changed since is compiled again.
+compile: install
+	$(PY) -m compileall -q api assistant knowledge cli eval
 
 # Debian's Chromium for the browser tests (chat page, HTML report).
 browser:
@@ -46,7 +52,7 @@ redis:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq redis-server; }
 
-run: install
+run: compile
 	$(BIN)/help-assistant ingest
 	$(BIN)/help-assistant serve
 
@@ -65,7 +71,7 @@ gate: install
 
 test: lint typecheck pytest gate
 
-bench: install
+bench: compile
 	$(BIN)/help-assistant bench
 
 eval: install

@@ -13,11 +13,11 @@ Behind a reverse proxy, name it in ``ASSISTANT_TRUSTED_PROXIES``; the app reads
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import os
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import TYPE_CHECKING
@@ -114,25 +114,56 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Builds the heavy objects once (the Assistant unless given, storage, the article catalog)
     on ``app.state``, and closes the storage at shutdown."""
+    state = app.state
+    # What the start-up builds lives as long as the process too (the model session, the index
+    # snapshot, the vocabularies: tens of thousands of objects): no collection while it is made,
+    # and frozen like the imports once it is, so a full collection under load, which holds the
+    # GIL for every request, no longer scans them (the tail behind `help-assistant bench`'s
+    # p99/p50 at 32 connections: 10.6x before, 2.4x).
+    with startup_gc.paused():
+        embeddings = await _start_up(app)
+    try:
+        yield
+    finally:
+        await run_in_threadpool(state.answer_writer.close)
+        state.storage.close()
+        if embeddings is not None and hasattr(embeddings, "close"):
+            embeddings.close()
+
+
+async def _start_up(app: FastAPI) -> Embeddings | None:
+    """The lifespan's start-up: the Assistant unless given, storage, the article catalog, on
+    ``app.state``; returns the embedding model it loaded (closed at shutdown), if any."""
     state, settings = app.state, app.state.settings
     embeddings: Embeddings | None = None
     if state.assistant is None:
-        from assistant.embeddings import make_query_embeddings
+        from assistant.embeddings import PendingEmbeddings, make_query_embeddings
         from assistant.factory import build_assistant, warm_up_libraries
         from assistant.store import make_chroma_client
 
         logger.info("loading the embedding model and indexes from %s", settings.data_dir)
         _check_data_dir(settings)
-        # While the model loads: the libraries' tables on a second thread (build_assistant waits
-        # for it) and the index's client on a third (Chroma's start-up: ~0.3 s, mostly imports).
+        # Micro-batched question embeddings when ASSISTANT_EMBED_BATCH_WINDOW_MS > 0. While the
+        # model loads (mostly outside the GIL): the libraries' tables on a second thread
+        # (build_assistant waits for it), and the index's client on a third (Chroma's start-up:
+        # ~0.3 s, mostly imports), then the Assistant over it, which reads the index's snapshot
+        # (~0.5 s) and embeds nothing: it gets the model as it will be (PendingEmbeddings).
+        model = _on_a_thread(make_query_embeddings, settings)
         warm_up = asyncio.ensure_future(run_in_threadpool(warm_up_libraries, settings))
         client = asyncio.ensure_future(run_in_threadpool(make_chroma_client, settings))
+
+        async def assemble() -> Assistant:
+            return await run_in_threadpool(
+                partial(build_assistant, settings, PendingEmbeddings(model), await client,
+                        preload_index=True)
+            )  # fmt: skip
+
+        build = asyncio.ensure_future(assemble())
         try:
-            # Micro-batched question embeddings when ASSISTANT_EMBED_BATCH_WINDOW_MS > 0.
-            embeddings = await run_in_threadpool(make_query_embeddings, settings)
-            state.assistant = await run_in_threadpool(
-                partial(build_assistant, settings, embeddings, await client, preload_index=True)
-            )
+            # The model's error first, then the client's, then the build's: the order they
+            # were shown in when the model loaded before anything else.
+            embeddings = await asyncio.wrap_future(model)
+            state.assistant = await build
         except ValueError as exc:  # the make_* factories' "unknown X; supported: ..."
             raise StartupError(str(exc)) from exc
         except OSError as exc:  # the ONNX export into <data dir>/models on a full disk
@@ -143,10 +174,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 "(ASSISTANT_DATA_DIR) for the embedding model's ONNX export: free some space"
             ) from exc
         finally:
-            await asyncio.wait([warm_up, client])  # a failed start leaves no thread behind
+            await asyncio.wait([warm_up, client, build])  # a failed start leaves no thread behind
             # An error in the warm-up is build_assistant's too (it warms up again); the client's
-            # was raised above, unless the model failed first and its error is the one to show.
-            for task in (warm_up, client):
+            # is the build's; the build's was raised above, unless the model's was first.
+            for task in (warm_up, client, build):
                 if not task.cancelled():
                     task.exception()
     state.storage = await _open_storage(settings)
@@ -155,18 +186,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     state.catalog = await run_in_threadpool(ArticleCatalog.for_settings, settings)
     logger.info("ready: %d articles, answers stored in %s", len(state.catalog),
                 state.storage.engine.url.render_as_string(hide_password=True))  # fmt: skip
-    # What the start-up built lives as long as the process too (the model session, the index
-    # snapshot, the vocabularies: tens of thousands of objects): frozen like the imports, so a
-    # full collection under load, which holds the GIL for every request, no longer scans them
-    # (the tail behind `help-assistant bench`'s p99/p50 at 32 connections: 10.6x before, 2.4x).
-    gc.freeze()
+    return embeddings
+
+
+def _on_a_thread(load: Callable[[Settings], Embeddings], settings: Settings) -> Future[Embeddings]:
+    """``load(settings)`` started on a thread of its own (which ends with it)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-load")
     try:
-        yield
+        return pool.submit(load, settings)
     finally:
-        await run_in_threadpool(state.answer_writer.close)
-        state.storage.close()
-        if embeddings is not None and hasattr(embeddings, "close"):
-            embeddings.close()
+        pool.shutdown(wait=False)
 
 
 async def _open_storage(settings: Settings) -> Storage:

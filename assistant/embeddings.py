@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from concurrent.futures import Future
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.embeddings import Embeddings
 
@@ -132,3 +133,26 @@ class LazyEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.inner.embed_query(text)
+
+
+class PendingEmbeddings(Embeddings):
+    """An embedding model that is still loading (on another thread): every call waits for it.
+
+    The API's start-up builds the Assistant over it, so that the index's snapshot is read while
+    the model loads (nothing embeds while the Assistant is built); a load that failed raises
+    its error on every call.
+    """
+
+    def __init__(self, model: Future[Embeddings]) -> None:
+        self._model = model
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._model.result().embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._model.result().embed_query(text)
+
+    def __getattr__(self, name: str) -> Any:  # the model's own attributes (batcher counters...)
+        if name.startswith("_"):  # copy, pickle and our own attribute: not the model's to answer
+            raise AttributeError(name)
+        return getattr(self._model.result(), name)

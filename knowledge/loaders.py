@@ -19,6 +19,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
+from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
@@ -85,10 +86,24 @@ def _split_front_matter(text: str) -> tuple[str, str]:
     raise _Reject("front matter: no closing '---' line")
 
 
+#: libyaml's parser when PyYAML has it: the API reads every article's front matter at start-up
+#: (the catalog), ~0.05 s of pure-Python parsing for the shipped 37, ~0.007 s with it; the
+#: values are the constructor's either way (the same on every front matter in the repository).
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _load_front_matter(fm: str) -> Any:
+    try:
+        return yaml.load(fm, Loader=_FAST_LOADER)
+    except yaml.YAMLError:
+        # Parsed again by the pure-Python parser: its messages and marks, as before.
+        return yaml.safe_load(fm)
+
+
 def _from_markdown(text: str, source: str) -> Document:
     fm, body = _split_front_matter(text)
     try:
-        meta = yaml.safe_load(fm)
+        meta = _load_front_matter(fm)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""

@@ -80,3 +80,27 @@ def test_a_hub_id_with_the_onnx_backend_is_one_line_naming_the_setting() -> None
     assert "\n" not in message
     assert "ASSISTANT_EMBEDDING_MODEL 'org/some-model'" in message
     assert "ASSISTANT_EMBEDDING_BACKEND=torch" in message
+
+
+def test_pending_embeddings_wait_for_the_model_and_share_its_failure() -> None:
+    """The API's start-up builds the Assistant over the model while it loads."""
+    import threading
+    from concurrent.futures import Future
+
+    from langchain_core.embeddings import Embeddings, FakeEmbeddings
+
+    from assistant.embeddings import PendingEmbeddings
+
+    model: Future[Embeddings] = Future()
+    pending = PendingEmbeddings(model)
+    threading.Timer(0.05, model.set_result, [FakeEmbeddings(size=4)]).start()
+    assert len(pending.embed_query("calf raises")) == 4  # waited for the model
+    assert [len(v) for v in pending.embed_documents(["a", "b"])] == [4, 4]
+    assert pending.size == 4  # the model's own attributes
+    with pytest.raises(AttributeError):
+        pending.__deepcopy__  # noqa: B018 - not the model's to answer
+
+    failed: Future[Embeddings] = Future()
+    failed.set_exception(ValueError("unknown embedding backend"))
+    with pytest.raises(ValueError, match="unknown embedding backend"):
+        PendingEmbeddings(failed).embed_query("x")
