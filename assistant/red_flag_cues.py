@@ -57,11 +57,19 @@ LEXICAL_FEATURES: tuple[str, ...] = (
 )
 
 
-#: medical words that keep a note about the asker in the message the classifier judges ("I'm
-#: back from a stress fracture.", "I'm pushing through it."): see assistant.safety.judged_text
-MEDICAL_NOTE = _rx(r"\b(?:fractur\w*|broke\w*|break|surgery|operation|op|diabet\w*|neuropath\w*"
-                   r"|pregnan\w*|injur\w*|physio\w*|doctor|through it|through the|recover\w*"
-                   r"|heal\w*|rehab\w*|condition|medication|medicine|blood|heart|faint\w*)\b")
+#: what keeps a note about the asker in the message the classifier judges (see
+#: assistant.safety.judged_text): a medical word ("I'm back from a stress fracture."), pushing
+#: on ("I'm pushing through it."), a sensation, or a part of the body ("I'm getting a weird
+#: clicking in my ankle.": anatomy, not one knowledge base's topics)
+MEDICAL_NOTE = _rx(
+    r"\b(?:fractur\w*|broke\w*|break|surgery|operation|op|diabet\w*|neuropath\w*|pregnan\w*"
+    r"|injur\w*|physio\w*|doctor|gp|through it|through the|recover\w*|heal\w*|rehab\w*"
+    r"|condition|medication|medicine|blood|heart|chest|breath\w*|faint\w*|dizz\w*|limp\w*"
+    r"|click\w*|pop\w*|lump\w*|weird|odd|funny|strange|feel\w*|felt|weak\w*|cold|hot|warm"
+    r"|red|pale|foot|feet|toes?|heels?|arch(?:es)?|ankles?|achilles|shins?|calf|calves|knees?"
+    r"|hips?|legs?|hamstrings?|quads?|thighs?|groin|glutes?|bones?|tendons?|muscles?"
+    r"|joints?|nerves?)\b"
+)
 
 
 def normalise(question: str) -> str:

@@ -420,6 +420,8 @@ def test_a_note_with_a_medical_word_stays_in_what_is_judged() -> None:
     healed = ("I'm 52 and coming back from a stress fracture in my foot. It's fully healed. "
               "Which ability level should I pick?")
     assert judged_text(healed) == healed  # the note and what clears it are read together
+    clicking = "I'm getting a weird clicking in my ankle. can I still run?"
+    assert judged_text(clicking) == clicking  # a sensation in a part of the body
     assert judged_text("How do I do calf raises?") == "How do I do calf raises?"
     assert judged_text("I'm 47.") == "I'm 47."  # nothing besides the note
 
