@@ -84,12 +84,9 @@ def _topic_question(text: str) -> bool:
 def _topic_sentence(text: str, at: int) -> bool:
     """The sentence at ``at`` is a general question, and the other sentences (notes about the
     asker such as "I'm 58 and new to running.") name no complaint."""
-    sentences = [m for m in _SENTENCE.finditer(text) if m.group().strip()]
-    for m in sentences:
-        if m.start() <= at < m.end():
-            return _topic_question(m.group().strip()) and not any(
-                _COMPLAINT.search(o.group()) for o in sentences if o is not m)
-    return False
+    others = (m.group() for m in _SENTENCE.finditer(text) if not m.start() <= at < m.end())
+    return _topic_question(_sentence_at(text, at).strip()) and not any(
+        _COMPLAINT.search(o) for o in others)
 
 
 def lexical_features(question: str) -> np.ndarray:

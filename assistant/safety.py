@@ -168,16 +168,8 @@ class SafetyGate:
             return SafetyDecision("red_flag", rule[0], f"rule:{rule[0]}", 1.0, severe=rule[1])
         model = self.model
         judged = judged_text(question)
-        if judged != question:
-            query_vector = None  # the vector given is the whole message's
-        if query_vector is None:
-            if embed is not None:
-                query_vector = embed(judged)
-            elif self._embeddings is None:
-                raise ValueError("check needs query_vector (or embed) when the gate has no "
-                                 "embeddings")
-            else:
-                query_vector = self._embeddings.embed_query(judged)
+        if query_vector is None or judged != question:  # a given vector is the whole message's
+            query_vector = (embed or self._embed)(judged)
         if len(query_vector) != model.dimensions:
             raise ValueError(f"query_vector must have {model.dimensions} dimensions")
         x = features(judged, query_vector)
@@ -188,6 +180,11 @@ class SafetyGate:
         if INJECTION.search(normalise(question)):
             return SafetyDecision("injection", "rule_override", "rule:injection", 1.0)
         return SafetyDecision("ok", None, f"classifier p={p:.2f}", p)
+
+    def _embed(self, text: str) -> list[float]:
+        if self._embeddings is None:
+            raise ValueError("check needs query_vector (or embed) when the gate has no embeddings")
+        return self._embeddings.embed_query(text)
 
     def referral_text(self, decision: SafetyDecision) -> str:
         """The user-facing referral for a red-flag decision (never repeats the message)."""
