@@ -87,13 +87,13 @@ def test_pending_embeddings_wait_for_the_model_and_share_its_failure() -> None:
     import threading
     from concurrent.futures import Future
 
-    from langchain_core.embeddings import Embeddings, FakeEmbeddings
+    from langchain_core.embeddings import DeterministicFakeEmbedding, Embeddings
 
     from assistant.embeddings import PendingEmbeddings
 
     model: Future[Embeddings] = Future()
     pending = PendingEmbeddings(model)
-    threading.Timer(0.05, model.set_result, [FakeEmbeddings(size=4)]).start()
+    threading.Timer(0.05, model.set_result, [DeterministicFakeEmbedding(size=4)]).start()
     assert len(pending.embed_query("calf raises")) == 4  # waited for the model
     assert [len(v) for v in pending.embed_documents(["a", "b"])] == [4, 4]
     assert pending.size == 4  # the model's own attributes
