@@ -34,6 +34,11 @@ from eval.dataset import split_for
 DATASETS = Path(__file__).resolve().parent / "datasets"
 MAX_FALSE_REFERRALS = 0.02  # at most 2% of non-red-flag messages referred (cross-validated)
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+#: A column whose spread over the training messages is below this carries no signal: MiniLM
+#: leaves a few output dimensions (127, 223 and 319 of all-MiniLM-L6-v2) at about 1e-33 or
+#: 1e-8 for every text. Standardised, their rounding noise would get weights of 1e31 and
+#: move a logit by a whole unit; they are zeroed before fitting, so their weights are 0.
+MIN_COLUMN_STD = 1e-6
 LEXICAL_WEIGHT = 1.0  # cv gate recall at 2% false referrals: 0.91 (1), 0.89 (3), 0.88 (10)
 FOLDS, SEED = 5, 0
 
@@ -207,13 +212,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     asides = load_asides(args.asides)
     noted = [behind_note(r.text, asides) for r in train]
     x_noted, x_noted_whole = judged(noted), matrix(noted)
+    dead = x.std(axis=0) < MIN_COLUMN_STD
+    for rows in (x, x_served, x_test, x_noted, x_noted_whole):
+        rows[:, dead] = 0.0
     y = np.array([r.red for r in train])
     y_test = np.array([r.red for r in test])
     rules = np.array([rule_match(r.text) is not None for r in train])
     rules_noted = np.array([rule_match(t) is not None for t in noted])
     rules_test = np.array([rule_match(r.text) is not None for r in test])
     print(f"training: {len(train)} messages ({int(y.sum())} red flags), of which "
-          f"{len(dev['tune'])} dev tune cases; held out: {len(test)} dev test cases")
+          f"{len(dev['tune'])} dev tune cases; held out: {len(test)} dev test cases; "
+          f"{int(dead.sum())} constant column(s) left out: {np.flatnonzero(dead).tolist()}")
 
     # C by cross-validated recall of the gate at the false-referral budget (then log-loss).
     scored = []
