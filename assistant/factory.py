@@ -17,7 +17,7 @@ from assistant.ranking import LinearRanker
 from assistant.retrieval import HybridRetriever
 from assistant.safety import SafetyGate
 from assistant.settings import Settings
-from assistant.store import make_chroma_client, make_vectorstore
+from assistant.store import make_chroma_client, make_collection_store
 from assistant.synonyms import Synonyms
 from assistant.units import LiveUnitIndex, UnitIndex
 
@@ -51,10 +51,8 @@ def build_assistant(
 
         embeddings = make_embeddings(settings)
     client = client or make_chroma_client(settings)
-    chunks = make_vectorstore(settings, embeddings, client=client)
-    units = make_vectorstore(
-        settings, embeddings, client=client, collection=units_collection(settings.collection)
-    )
+    chunks = make_collection_store(settings, client)
+    units = make_collection_store(settings, client, units_collection(settings.collection))
     if retriever is None:
         # Snapshots of chunks and units together: see assistant/retrieval.py.
         retriever = HybridRetriever(chunks, embeddings, settings, units_store=units)

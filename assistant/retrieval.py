@@ -36,12 +36,7 @@ from typing import Any
 import bm25s
 import numpy as np
 from chromadb.errors import ChromaError
-from langchain_chroma import Chroma
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict, PrivateAttr
 
 from assistant.chunks import body_of, tag_key
 from assistant.confidence import Vocabulary
@@ -49,6 +44,7 @@ from assistant.dense import MAX_IN_MEMORY, MatrixIndex
 from assistant.fusion import Fusion, make_fusion
 from assistant.settings import Settings
 from assistant.store import (
+    HasCollection,
     StoreHandle,
     collection_metadata,
     count_records,
@@ -143,38 +139,42 @@ def top_positive(scores: np.ndarray, k: int) -> np.ndarray:
     return positive[order][:k]
 
 
-class HybridRetriever(BaseRetriever):
+class HybridRetriever:
     """Dense + BM25 retrieval with score fusion, filters and duplicate removal.
 
-    A LangChain ``BaseRetriever``: ``retriever.invoke("calf raises")`` returns Documents (the
-    passage text with its metadata and scores); :meth:`search` returns :class:`Passage` objects
-    and takes a precomputed query vector, which is what the Assistant uses.
+    :meth:`search` returns :class:`Passage` objects and takes a precomputed query vector, which
+    is what the Assistant uses. :meth:`as_langchain` wraps it as a LangChain ``BaseRetriever``
+    (``invoke("calf raises")`` returns Documents: the passage text with its metadata and
+    scores). The wrapper is built on demand: LangChain's runnable machinery (tracers, langsmith)
+    costs ~0.8 s to import, a quarter of the API server's cold start, and serving needs none of it.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
-    store: Any
-    embeddings: Any
-    settings: Any
-    #: the units collection; with it every snapshot carries its units (see assistant.units)
-    units_store: Any = None
-    #: defaults for ``invoke``; :meth:`search` takes them per call
-    k: int | None = None
-    filters: Filters | None = None
-
-    _fusion: Fusion = PrivateAttr()
-    _stemmer: Any = PrivateAttr()
-    _lock: Any = PrivateAttr(default_factory=threading.Lock)
-    _corpus: Corpus | None = PrivateAttr(default=None)
-    _previous: Corpus | None = PrivateAttr(default=None)
-    _retired: list[tuple[float, StoreHandle]] = PrivateAttr(default_factory=list)
-    _checked_at: float = PrivateAttr(default=0.0)
-    _check_failed: bool = PrivateAttr(default=False)
-
-    def __init__(self, store: Chroma, embeddings: Embeddings, settings: Settings, **kw: Any):
-        super().__init__(store=store, embeddings=embeddings, settings=settings, **kw)
-        self._fusion = make_fusion(settings.fusion)
-        self._stemmer = _stemmer()
+    def __init__(
+        self,
+        store: HasCollection,
+        embeddings: Embeddings,
+        settings: Settings,
+        *,
+        units_store: HasCollection | None = None,
+        k: int | None = None,
+        filters: Filters | None = None,
+    ) -> None:
+        self.store = store
+        self.embeddings = embeddings
+        self.settings = settings
+        #: the units collection; with it every snapshot carries its units (see assistant.units)
+        self.units_store = units_store
+        #: defaults for the LangChain wrapper's ``invoke``; :meth:`search` takes them per call
+        self.k = k
+        self.filters = filters
+        self._fusion: Fusion = make_fusion(settings.fusion)
+        self._stemmer: Any = _stemmer()
+        self._lock = threading.Lock()
+        self._corpus: Corpus | None = None
+        self._previous: Corpus | None = None
+        self._retired: list[tuple[float, StoreHandle]] = []
+        self._checked_at = 0.0
+        self._check_failed = False
 
     @property
     def fusion(self) -> Fusion:
@@ -184,17 +184,11 @@ class HybridRetriever(BaseRetriever):
     def fusion(self, value: Fusion | str) -> None:
         self._fusion = make_fusion(value) if isinstance(value, str) else value
 
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[Document]:
-        return [
-            Document(
-                page_content=p.text,
-                id=p.chunk_id,
-                metadata=p.model_dump(exclude={"text"}),
-            )
-            for p in self.search(query, k=self.k, filters=self.filters)
-        ]
+    def as_langchain(self) -> Any:
+        """This retriever as a LangChain ``BaseRetriever`` (reads ``k`` and ``filters`` here)."""
+        from assistant.langchain_retriever import LangChainRetriever
+
+        return LangChainRetriever(hybrid=self)
 
     # ----- keeping in step with ingest ---------------------------------------------------------
     def current_version(self) -> str:
@@ -343,7 +337,7 @@ class HybridRetriever(BaseRetriever):
         handle = None
         store, units_store = self.store, self.units_store
         if reopenable(self.store, self.settings):
-            handle = open_handle(self.settings, self.embeddings, self.store._collection_name)
+            handle = open_handle(self.settings, self.store._collection_name)
             store, units_store = handle.chunks, (handle.units if self.units_store else None)
         try:
             corpus = self._read(version, store)
@@ -364,7 +358,7 @@ class HybridRetriever(BaseRetriever):
             raise
         return corpus
 
-    def _read(self, version: str, store: Chroma) -> Corpus:
+    def _read(self, version: str, store: HasCollection) -> Corpus:
         ids: list[str] = []
         metas: list[dict[str, Any]] = []
         texts: list[str] = []

@@ -16,9 +16,8 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
 from assistant.settings import Settings, StartupError
@@ -27,6 +26,7 @@ if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
     from chromadb.config import Settings as ChromaSettings
+    from langchain_chroma import Chroma
     from langchain_classic.indexes import SQLRecordManager
 
 
@@ -143,11 +143,13 @@ class StoreHandle:
     version and :meth:`close` releases the old one's files; a writer opens one per ingest.
     Example::
 
-        with open_handle(settings, embeddings, settings.collection) as handle:
-            handle.chunks.similarity_search("calf raises")
+        with open_handle(settings, settings.collection) as handle:
+            count_records(handle.chunks)
     """
 
-    def __init__(self, client: ClientAPI, system: Any, chunks: Chroma, units: Chroma) -> None:
+    def __init__(
+        self, client: ClientAPI, system: Any, chunks: CollectionStore, units: CollectionStore
+    ) -> None:
         self.client, self.chunks, self.units = client, chunks, units
         self._system = system
         self._closed = False
@@ -222,9 +224,11 @@ def _private_client(settings: Settings) -> tuple[ClientAPI, Any]:
     return client, system
 
 
-def open_handle(settings: Settings, embeddings: Embeddings, collection: str) -> StoreHandle:
-    """Chunks and units stores of ``collection`` over a client of their own (embedded store), or
-    over the shared HTTP client (a Chroma server is one consistent view; nothing to close)."""
+def open_handle(settings: Settings, collection: str) -> StoreHandle:
+    """Chunks and units stores of ``collection`` (:class:`CollectionStore` readers) over a
+    client of their own (embedded store), or over the shared HTTP client (a Chroma server is
+    one consistent view; nothing to close). A writer makes its vector stores over
+    ``handle.client`` (:func:`make_vectorstore`)."""
     from assistant.chunks import units_collection
 
     if settings.chroma_host:
@@ -232,10 +236,8 @@ def open_handle(settings: Settings, embeddings: Embeddings, collection: str) -> 
     else:
         client, system = _private_client(settings)
     try:
-        chunks = make_vectorstore(settings, embeddings, client=client, collection=collection)
-        units = make_vectorstore(
-            settings, embeddings, client=client, collection=units_collection(collection)
-        )
+        chunks = make_collection_store(settings, client, collection)
+        units = make_collection_store(settings, client, units_collection(collection))
     except BaseException:
         if system is not None:
             system.stop()
@@ -243,7 +245,7 @@ def open_handle(settings: Settings, embeddings: Embeddings, collection: str) -> 
     return StoreHandle(client, system, chunks, units)
 
 
-def reopenable(store: Chroma, settings: Settings) -> bool:
+def reopenable(store: HasCollection, settings: Settings) -> bool:
     """Whether ``store`` is the embedded store of ``settings`` (so a fresh handle sees the same
     data): not a Chroma server, not an in-memory client a test or tool passed in."""
     if settings.chroma_host:
@@ -315,32 +317,87 @@ def store_address(settings: Settings) -> str | None:
     return f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else None
 
 
-class ResilientChroma(Chroma):
-    """LangChain's Chroma, except that the collection is fetched again whenever it is needed and
-    missing (the server was down when the store was made), and that with a server address every
-    collection call that cannot reach the server raises :class:`StoreUnavailableError`."""
+class HasCollection(Protocol):
+    """What the helpers below read of a store: a :class:`CollectionStore` or LangChain's
+    ``Chroma`` (:func:`make_vectorstore`)."""
 
-    def __init__(self, *, address: str | None = None, **kwargs: Any) -> None:
-        self._address = address
-        try:
-            super().__init__(**kwargs)
-        except StoreUnavailableError:
-            # Chroma.__init__ stopped at fetching the collection; finish what it skipped.
-            self._chroma_collection = None
-            self.override_relevance_score_fn = kwargs.get("relevance_score_fn")
+    _client: ClientAPI
+    _collection_name: str
+
+    @property
+    def _collection(self) -> Collection: ...
+
+
+class CollectionStore:
+    """One Chroma collection, read and written through the helpers below (``get_records``,
+    ``collection_metadata``...): what serving needs, without LangChain's vector-store classes
+    (their import pulls in LangChain's runnables, tracers and langsmith: ~0.8 s of a server's
+    cold start). The collection is fetched again whenever it is needed and missing (the server
+    was down when the store was made); with a server address every collection call that cannot
+    reach the server raises :class:`StoreUnavailableError`.
+
+    :func:`make_vectorstore` gives the LangChain ``Chroma`` vector store (ingest's indexing API),
+    which is one of these too. Example::
+
+        store = make_collection_store(settings, make_chroma_client(settings), settings.collection)
+        count_records(store)
+    """
+
+    _client: ClientAPI
+    _collection_name: str
+    _collection_metadata: dict[str, Any] | None
+    _chroma_collection: Collection | None
+    _address: str | None
+
+    def __init__(
+        self,
+        client: ClientAPI,
+        name: str,
+        *,
+        metadata: dict[str, Any] | None = None,
+        address: str | None = None,
+    ) -> None:
+        self._client, self._collection_name = client, name
+        self._collection_metadata, self._address = metadata, address
+        self._chroma_collection = None
+        with contextlib.suppress(StoreUnavailableError):
+            self._collection  # noqa: B018 - made now, as LangChain's Chroma does
 
     @property
     def _collection(self) -> Collection:
-        if self._chroma_collection is None:
-            self._chroma_collection = self._client.get_or_create_collection(
-                name=self._collection_name,
-                embedding_function=None,
-                metadata=self._collection_metadata,
-                configuration=self._collection_configuration,
-            )
-        if self._address is None:
-            return self._chroma_collection
-        return cast("Collection", _Guard(self._chroma_collection, self._address))
+        return resolve_collection(self)
+
+
+def resolve_collection(store: Any) -> Collection:
+    """``store``'s Chroma collection (``CollectionStore`` or the LangChain vector store), fetched
+    when missing and guarded when it lives on a server."""
+    if store._chroma_collection is None:
+        store._chroma_collection = store._client.get_or_create_collection(
+            name=store._collection_name,
+            embedding_function=None,
+            metadata=store._collection_metadata,
+            configuration=getattr(store, "_collection_configuration", None),
+        )
+    if store._address is None:
+        return cast("Collection", store._chroma_collection)
+    return cast("Collection", _Guard(store._chroma_collection, store._address))
+
+
+#: the collections' metadata: cosine distance (d in [0, 2]; similarity 1 - d, clipped to [0, 1]
+#: where we use it)
+COLLECTION_METADATA = {"hnsw:space": "cosine"}
+
+
+def make_collection_store(
+    settings: Settings, client: ClientAPI | None = None, collection: str | None = None
+) -> CollectionStore:
+    """A :class:`CollectionStore` over our collection (or ``collection``) of ``client``."""
+    return CollectionStore(
+        client or make_chroma_client(settings),
+        collection or settings.collection,
+        metadata=COLLECTION_METADATA,
+        address=store_address(settings),
+    )
 
 
 def make_vectorstore(
@@ -357,6 +414,8 @@ def make_vectorstore(
         store = make_vectorstore(settings, make_embeddings(settings))
         store.similarity_search("calf raises", k=3)
     """
+    from assistant.chroma_vectorstore import ResilientChroma
+
     client = client or make_chroma_client(settings)
     return ResilientChroma(
         address=store_address(settings),
@@ -364,8 +423,7 @@ def make_vectorstore(
         embedding_function=embeddings,
         client=client,
         client_settings=_settings_of(client),
-        collection_metadata={"hnsw:space": "cosine"},
-        # Cosine distance d in [0, 2] -> similarity 1 - d; we clip to [0, 1] where we use it.
+        collection_metadata=COLLECTION_METADATA,
         relevance_score_fn=lambda distance: 1.0 - distance,
     )
 
@@ -385,23 +443,23 @@ def _settings_of(client: ClientAPI) -> ChromaSettings:
 # way, so the rest of the code never touches ``_client``/``_collection``.
 
 
-def collection_metadata(store: Chroma) -> dict[str, Any]:
+def collection_metadata(store: HasCollection) -> dict[str, Any]:
     """The collection's metadata as stored now (asks the store every time, no cache)."""
     return dict(store._client.get_collection(store._collection.name).metadata or {})
 
 
-def count_records(store: Chroma) -> int:
+def count_records(store: HasCollection) -> int:
     """How many records the collection holds now."""
     return int(store._collection.count())
 
 
-def set_collection_metadata(store: Chroma, metadata: dict[str, Any]) -> None:
+def set_collection_metadata(store: HasCollection, metadata: dict[str, Any]) -> None:
     """Replace the collection's metadata (ingest publishes ``kb_version`` through it)."""
     store._collection.modify(metadata=metadata)
 
 
 def get_records(
-    store: Chroma,
+    store: HasCollection,
     include: list[str],
     limit: int | None = None,
     offset: int | None = None,
@@ -420,7 +478,7 @@ def get_records(
 
 
 def query_distances(
-    store: Chroma, vector: list[float], n_results: int, where: dict[str, Any] | None = None
+    store: HasCollection, vector: list[float], n_results: int, where: dict[str, Any] | None = None
 ) -> list[tuple[str, float]]:
     """``(id, cosine distance)`` of the nearest records to ``vector``, nearest first."""
     result = store._collection.query(

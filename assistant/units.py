@@ -17,9 +17,8 @@ from typing import Any, Protocol
 
 import numpy as np
 from chromadb.errors import ChromaError
-from langchain_chroma import Chroma
 
-from assistant.store import get_records
+from assistant.store import HasCollection, get_records
 
 logger = logging.getLogger(__name__)
 #: Units read per page when a snapshot reads them all (one get() fails beyond ~32k rows).
@@ -44,7 +43,7 @@ class UnitIndex:
     article never serves stale units, and :meth:`clear` drops everything on a new version.
     """
 
-    def __init__(self, store: Chroma, cache_size: int = 4096) -> None:
+    def __init__(self, store: HasCollection, cache_size: int = 4096) -> None:
         self.store = store
         self.cache_size = cache_size
         #: every unit of the collection is in the cache (read by :meth:`preload`): nothing is
@@ -150,7 +149,7 @@ class LiveUnitIndex(UnitIndex):
         units.units_for(["calf-raises#0-1a2b"])
     """
 
-    def __init__(self, source: UnitSnapshots, store: Chroma) -> None:
+    def __init__(self, source: UnitSnapshots, store: HasCollection) -> None:
         super().__init__(store)
         self.source = source
 

@@ -453,7 +453,7 @@ def _run_locked(
     with contextlib.ExitStack() as resources:
         # A client of its own, closed at the end: a long-lived client's view of the vector index
         # goes stale once another process writes (see assistant.store.StoreHandle).
-        handle = resources.enter_context(open_handle(settings, embeddings, settings.collection))
+        handle = resources.enter_context(open_handle(settings, settings.collection))
         # Chunks and units are embedded through progress-counting wrappers, one per stage.
         chunk_store = make_vectorstore(
             settings, _CountingEmbeddings(embeddings, "chunks", progress), client=handle.client

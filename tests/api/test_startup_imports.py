@@ -11,16 +11,22 @@ from assistant.langid_model import ensure_decoded
 
 #: Loaded on first use only: reindex (LangChain's indexing API), HTML (BeautifulSoup,
 #: markdownify), a schema migration (Alembic), the torch backend or an ONNX export, an
-#: article rendered as HTML (markdown-it).
+#: article rendered as HTML (markdown-it), LangChain's vector-store and retriever classes (the
+#: retriever's LangChain wrapper; their runnables, tracers and langsmith: ~0.8 s).
 LAZY = (
     "knowledge.ingest", "knowledge.html", "knowledge.exports", "langchain_classic", "bs4",
     "markdownify", "alembic", "torch", "transformers", "sentence_transformers",
-    "langchain_huggingface", "markdown_it",
+    "langchain_huggingface", "markdown_it", "langchain_chroma", "langchain_core.vectorstores",
+    "langchain_core.retrievers", "langsmith",
 )  # fmt: skip
 
 
 def test_importing_the_app_loads_none_of_the_lazy_libraries() -> None:
-    code = f"import sys, api.main; print(sorted(m for m in {LAZY!r} if m in sys.modules))"
+    # the app, and what its lifespan imports to build the Assistant
+    code = (
+        "import sys, api.main, assistant.factory, assistant.embeddings, assistant.store\n"
+        f"print(sorted(m for m in {LAZY!r} if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -79,7 +79,7 @@ def test_every_fusion_ranks_the_matching_chunk_first(
 
 def test_langchain_interface_returns_documents(retriever: HybridRetriever) -> None:
     retriever.k = 2
-    docs = retriever.invoke("box jumps land softly")
+    docs = retriever.as_langchain().invoke("box jumps land softly")
     assert len(docs) == 2
     assert docs[0].metadata["article_id"] == "box-jumps" and "Land softly" in docs[0].page_content
 
