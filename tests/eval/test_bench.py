@@ -240,3 +240,14 @@ def test_a_bad_scale_option_is_a_usage_error(tmp_path: Path) -> None:
 
     assert outcome.exit_code == 2
     assert "comma-separated integers" in outcome.output
+
+
+def test_the_answer_log_bench_writes_real_batches(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from eval.bench import answer_log
+
+    monkeypatch.setattr("sys.argv", ["answer_log", "--batches", "2"])
+    answer_log.main()
+    out = capsys.readouterr().out
+    assert out.startswith("256 answers a batch, 2 batches: median ") and " us an answer" in out
