@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bm25s
 import numpy as np
@@ -56,6 +56,9 @@ from assistant.store import (
 )
 from assistant.types import Filters, Passage
 from assistant.units import UnitIndex
+
+if TYPE_CHECKING:
+    from assistant.langchain_retriever import LangChainRetriever
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +187,7 @@ class HybridRetriever:
     def fusion(self, value: Fusion | str) -> None:
         self._fusion = make_fusion(value) if isinstance(value, str) else value
 
-    def as_langchain(self) -> Any:
+    def as_langchain(self) -> LangChainRetriever:
         """This retriever as a LangChain ``BaseRetriever`` (reads ``k`` and ``filters`` here)."""
         from assistant.langchain_retriever import LangChainRetriever
 
