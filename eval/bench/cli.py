@@ -135,7 +135,7 @@ def bench_command(
         str | None,
         typer.Option(
             help="Synthetic corpus sizes in chunks [default: 1000,10000,100000]; add 1000000 "
-            "for the 1M-chunk figures (about 10 more minutes)."
+            "for the 1M-chunk figures (about 25 more minutes)."
         ),
     ] = None,
     backends: Annotated[
