@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_chroma import Chroma
 
-from assistant.store import StoreUnavailableError, resolve_collection
+from assistant.store import StoreUnavailableError, apply_ef_search, resolve_collection
 
 if TYPE_CHECKING:
     from chromadb.api.models.Collection import Collection
@@ -25,6 +25,8 @@ class ResilientChroma(Chroma):
         self._address = address
         try:
             super().__init__(**kwargs)
+            if self._chroma_collection is not None:  # an existing one keeps its stored ef_search
+                apply_ef_search(self._chroma_collection, self._collection_configuration)
         except StoreUnavailableError:
             # Chroma.__init__ stopped at fetching the collection; finish what it skipped.
             self._chroma_collection = None

@@ -133,6 +133,16 @@ class Settings(BaseSettings):
     max_list_words: int = Field(
         160, ge=20, le=600, description="Length cap of an answer that is a list of steps."
     )
+    hnsw_ef_search: int = Field(
+        200,
+        ge=1,
+        le=2000,
+        description="Candidates Chroma's HNSW index explores per query (its ef_search) when "
+        "dense search goes through Chroma (over 50,000 chunks, or on a Chroma server): higher "
+        "finds more of the true nearest neighbours, slower (see BENCHMARKS.md). Applied when "
+        "the collection is opened; a process or Chroma server that already loaded the index "
+        "uses it after a restart.",
+    )
     query_cache_size: int = Field(
         10_000,
         ge=0,

@@ -14,7 +14,7 @@ import functools
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
@@ -355,10 +355,12 @@ class CollectionStore:
         name: str,
         *,
         metadata: dict[str, Any] | None = None,
+        configuration: dict[str, Any] | None = None,
         address: str | None = None,
     ) -> None:
         self._client, self._collection_name = client, name
         self._collection_metadata, self._address = metadata, address
+        self._collection_configuration = configuration
         self._chroma_collection = None
         with contextlib.suppress(StoreUnavailableError):
             self._collection  # noqa: B018 - made now, as LangChain's Chroma does
@@ -372,12 +374,15 @@ def resolve_collection(store: Any) -> Collection:
     """``store``'s Chroma collection (``CollectionStore`` or the LangChain vector store), fetched
     when missing and guarded when it lives on a server."""
     if store._chroma_collection is None:
-        store._chroma_collection = store._client.get_or_create_collection(
+        configuration = getattr(store, "_collection_configuration", None)
+        collection = store._client.get_or_create_collection(
             name=store._collection_name,
             embedding_function=None,
             metadata=store._collection_metadata,
-            configuration=getattr(store, "_collection_configuration", None),
+            configuration=configuration,
         )
+        apply_ef_search(collection, configuration)
+        store._chroma_collection = collection
     if store._address is None:
         return cast("Collection", store._chroma_collection)
     return cast("Collection", _Guard(store._chroma_collection, store._address))
@@ -388,6 +393,27 @@ def resolve_collection(store: Any) -> Collection:
 COLLECTION_METADATA = {"hnsw:space": "cosine"}
 
 
+def collection_configuration(settings: Settings) -> dict[str, Any]:
+    """The HNSW configuration our collections are made with. The space is named again: given a
+    configuration, Chroma ignores the legacy ``hnsw:space`` metadata and would index with L2."""
+    return {"hnsw": {"space": "cosine", "ef_search": settings.hnsw_ef_search}}
+
+
+def apply_ef_search(collection: Collection, configuration: Mapping[str, Any] | None) -> None:
+    """Give an existing collection the configured ``ef_search``: ``get_or_create_collection``
+    keeps a collection's stored configuration, and a process reads it when it first loads the
+    index, so this runs at open, before any query (a collection without an HNSW index, as
+    Chroma Cloud's SPANN ones, is left alone)."""
+    wanted = ((configuration or {}).get("hnsw") or {}).get("ef_search")
+    current = (collection.configuration or {}).get("hnsw") or {}
+    if wanted is None or not current or current.get("ef_search") == wanted:
+        return
+    logger.info(
+        "collection %s: HNSW ef_search %s -> %s", collection.name, current.get("ef_search"), wanted
+    )
+    collection.modify(configuration={"hnsw": {"ef_search": wanted}})
+
+
 def make_collection_store(
     settings: Settings, client: ClientAPI | None = None, collection: str | None = None
 ) -> CollectionStore:
@@ -396,6 +422,7 @@ def make_collection_store(
         client or make_chroma_client(settings),
         collection or settings.collection,
         metadata=COLLECTION_METADATA,
+        configuration=collection_configuration(settings),
         address=store_address(settings),
     )
 
@@ -424,6 +451,7 @@ def make_vectorstore(
         client=client,
         client_settings=_settings_of(client),
         collection_metadata=COLLECTION_METADATA,
+        collection_configuration=collection_configuration(settings),  # type: ignore[arg-type]
         relevance_score_fn=lambda distance: 1.0 - distance,
     )
 

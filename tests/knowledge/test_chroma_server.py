@@ -16,6 +16,7 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.factory import build_assistant
 from assistant.settings import Settings
+from assistant.store import make_chroma_client
 from knowledge.ingest import run_ingest
 from tests.conftest import copy_articles
 
@@ -83,3 +84,13 @@ def test_ingest_and_answer_through_a_chroma_server(
     assert answer.outcome == "answered"
     assert answer.citations[0].article_id == "quadripod-balance"
     assert "eyes" in answer.answer.lower()
+
+    # the server's collection is a cosine index with the configured ef_search, applied again
+    # when a client with another value opens it
+    client = make_chroma_client(settings)
+    hnsw = client.get_collection(settings.collection).configuration["hnsw"] or {}
+    assert (hnsw["space"], hnsw["ef_search"]) == ("cosine", settings.hnsw_ef_search)
+    wider = settings.model_copy(update={"hnsw_ef_search": 2 * settings.hnsw_ef_search})
+    build_assistant(wider, embeddings=embeddings)
+    hnsw = client.get_collection(settings.collection).configuration["hnsw"] or {}
+    assert hnsw["ef_search"] == wider.hnsw_ef_search
