@@ -368,10 +368,12 @@ class HybridRetriever:
         vectors: list[Any] = []
         # Paged: one unbounded get() fails beyond ~32k rows ("too many SQL variables").
         page, offset = 5000, 0
+        include = ["documents", "metadatas"]
+        # The vectors only serve exact search, which stops at MAX_IN_MEMORY chunks; above it,
+        # reading them would cost most of the load (two thirds of it at 100k chunks).
+        if not self.settings.chroma_host and count_records(store) <= MAX_IN_MEMORY:
+            include.append("embeddings")
         while True:
-            include = ["documents", "metadatas"]
-            if not self.settings.chroma_host:
-                include.append("embeddings")
             got = get_records(store, include, limit=page, offset=offset)
             ids.extend(got["ids"])
             metas.extend(dict(m or {}) for m in got["metadatas"] or [])

@@ -77,6 +77,30 @@ def test_every_fusion_ranks_the_matching_chunk_first(
         assert all(p.bm25_score is None for p in passages)
 
 
+def test_above_the_exact_search_limit_chroma_searches_and_no_vector_is_read(
+    retriever: HybridRetriever, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import assistant.retrieval as retrieval
+
+    monkeypatch.setattr(retrieval, "MAX_IN_MEMORY", len(CHUNKS) - 1)
+    read: list[list[str]] = []
+    real_get = retrieval.get_records
+
+    def spy(store: object, include: list[str], **kwargs: object) -> dict[str, object]:
+        read.append(list(include))
+        return real_get(store, include, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(retrieval, "get_records", spy)
+    corpus = retriever.refresh()
+    assert corpus.matrix is None  # dense search goes through Chroma's HNSW index
+    assert read and all("embeddings" not in include for include in read)
+    vector = retriever.embeddings.embed_query(
+        f"hip-stretch > Section{HEADER_SEPARATOR}{CHUNKS[4][4]}"
+    )
+    passages = retriever.search("ankle over the other knee", k=3, query_vector=vector)
+    assert passages[0].article_id == "hip-stretch" and passages[0].dense_score is not None
+
+
 def test_langchain_interface_returns_documents(retriever: HybridRetriever) -> None:
     retriever.k = 2
     docs = retriever.as_langchain().invoke("box jumps land softly")
