@@ -63,15 +63,18 @@ class Plan:
     new_levels: list[tuple[int, int]] = field(default_factory=list)
     #: uvicorn worker counts also measured (at concurrency 32), beside the default one
     workers: list[int] = field(default_factory=list)
+    #: HNSW ef_search values measured at the largest scale size, beside the product's own
+    hnsw_sweep: list[int] = field(default_factory=list)
 
     @classmethod
     def full(cls) -> Plan:
         return cls(None, 3, [1, 8, 32], [200, 400, 800], [1_000, 10_000, 100_000], 3, 2,
-                   [(1, 200), (32, 800)], [2])  # fmt: skip
+                   [(1, 200), (32, 800)], [2], [50, 100, 200, 400, 800])  # fmt: skip
 
     @classmethod
     def quick(cls) -> Plan:
-        return cls(8, 1, [1, 8, 32], [16, 32, 64], [100, 400], 1, 1, [(1, 8), (32, 64)], [])
+        return cls(8, 1, [1, 8, 32], [16, 32, 64], [100, 400], 1, 1, [(1, 8), (32, 64)], [],
+                   [20, 200])  # fmt: skip
 
 
 @dataclass
@@ -299,6 +302,7 @@ def _run(options: BenchOptions) -> dict[str, Any]:
             work=out / "scale",
             status=step,
             keep=options.keep_data,
+            ef_sweep=plan.hnsw_sweep,
         )
     result["machine"]["load_average_end"] = bench_report.machine()["load_average_start"]
     result["targets"] = targets_json(result)

@@ -401,11 +401,42 @@ def _scale_lines(scale: list[dict[str, Any]]) -> list[str]:
         "and building its BM25 index. RSS is that of a fresh process serving the corpus "
         "(without the embedding model). Where exact search gives way to an approximate index: "
         "the same query vectors through the exact in-memory product (`assistant/dense.py`, "
-        "used up to `MAX_IN_MEMORY` chunks) and through Chroma's HNSW index (used above), with "
-        "the HNSW recall of the exact top 20.",
+        "used up to `MAX_IN_MEMORY` chunks) and through Chroma's HNSW index (used above, at "
+        "the product's `ASSISTANT_HNSW_EF_SEARCH`), with the HNSW recall of the exact top 20, "
+        "counted by distance as ann-benchmarks does (a returned chunk counts when it is as near "
+        "as the exact 20th: the derived corpora repeat vectors, and among equal neighbours "
+        "which ones fill a top 20 is arbitrary).",
         "",
         *_table(header, rows),
+        *_sweep_lines(scale),
         *([""] + failures if failures else []),
+    ]
+
+
+def _sweep_lines(scale: list[dict[str, Any]]) -> list[str]:
+    """The HNSW ``ef_search`` sweep at the largest size, when one was measured."""
+    row = next((r for r in reversed(scale) if r.get("hnsw_sweep")), None)
+    if row is None:
+        return []
+    product = row.get("hnsw_ef_search")
+    rows = [
+        [
+            f"{point['ef_search']}" + (" (product)" if point["ef_search"] == product else ""),
+            *(_ms(point["hnsw_dense"][k]) for k in PERCENTILES),
+            f"{point['recall']:.3f}",
+        ]
+        for point in row["hnsw_sweep"]
+    ]
+    distinct = row.get("distinct_vectors")
+    return [
+        "",
+        f"Chroma's HNSW index at {row['chunks']:,} chunks"
+        + (f" ({distinct:,} distinct vectors)" if distinct else "")
+        + " by `ef_search` (the candidates it explores per query), each in a fresh process, "
+        "against the exact top 20 (exact search: p95 "
+        f"{_ms(row['exact_dense']['p95_ms'])} ms):",
+        "",
+        *_table(["ef_search", "p50 ms", "p95 ms", "p99 ms", "recall@20"], rows),
     ]
 
 

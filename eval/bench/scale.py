@@ -102,10 +102,12 @@ def corpus(
     return texts, out
 
 
-def _settings(work: Path, n: int) -> Settings:
+def _settings(work: Path, n: int, **extra: Any) -> Settings:
     from assistant.settings import Settings
 
-    return Settings(data_dir=work / f"scale-{n}", collection=COLLECTION, refresh_seconds=3600)
+    return Settings(
+        data_dir=work / f"scale-{n}", collection=COLLECTION, refresh_seconds=3600, **extra
+    )
 
 
 # ----- child processes ---------------------------------------------------------------------------
@@ -199,32 +201,62 @@ def exact_vs_hnsw(
 ) -> dict[str, Any]:
     """Where exact search gives way to an approximate index: the same queries through the
     exact in-memory product (:class:`assistant.dense.MatrixIndex`, what the retriever uses up
-    to ``MAX_IN_MEMORY`` chunks) and through Chroma's HNSW index (what it uses above), with
-    the HNSW recall of the exact top ``POOL``."""
+    to ``MAX_IN_MEMORY`` chunks) and through Chroma's HNSW index (what it uses above, at the
+    product's ``hnsw_ef_search``), with the HNSW recall of the exact top ``POOL``. The exact
+    ``POOL``-th similarity of each query is saved for :func:`hnsw_child`."""
     from assistant.dense import MatrixIndex
-    from assistant.store import make_chroma_client
 
     base = json.loads((work / "base.json").read_text(encoding="utf-8"))
     _, matrix = corpus(base, np.load(work / "base.npy"), n, int((work / "seed").read_text()))
+    distinct = len({row.tobytes() for row in matrix})
     index = MatrixIndex(matrix)
     del matrix
-    collection = make_chroma_client(settings).get_collection(settings.collection)
-    exact_s, hnsw_s, recalls = [], [], []
+    exact_s, kth = [], []
     for vector in queries:
         t0 = time.perf_counter()
-        rows, _ = index.top(vector, POOL)
+        _, sims = index.top(vector, POOL)
         exact_s.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        probe = np.asarray([vector], dtype=np.float32)
-        got = collection.query(query_embeddings=probe, n_results=POOL, include=["distances"])
-        hnsw_s.append(time.perf_counter() - t0)
-        truth = {f"syn-{r:06d}" for r in rows.tolist()}
-        recalls.append(len(truth & set(got["ids"][0])) / max(1, len(truth)))
+        kth.append(float(sims[-1]) if len(sims) else -1.0)
+    np.save(work / f"kth-{n}.npy", np.asarray(kth, dtype=np.float64))
+    hnsw = _hnsw_queries(settings, queries, kth)
     return {
+        "distinct_vectors": distinct,
         "exact_dense": summarize(exact_s),
-        "hnsw_dense": summarize(hnsw_s),
-        "hnsw_recall": round(float(np.mean(recalls)), 4),
+        "hnsw_dense": hnsw["hnsw_dense"],
+        "hnsw_recall": hnsw["recall"],
+        "hnsw_ef_search": settings.hnsw_ef_search,
     }
+
+
+def _hnsw_queries(
+    settings: Settings, queries: list[list[float]], kth: Sequence[float]
+) -> dict[str, Any]:
+    """Time the queries through Chroma's index (the product's ``query_distances``) and score
+    them against the exact ``POOL``-th similarities. Recall is counted by distance, as
+    ann-benchmarks does: a returned neighbour counts when it is at least as near as the exact
+    ``POOL``-th one (1e-3 of slack for float rounding). Counting by id would charge the index
+    for ties: the derived corpora repeat vectors (``distinct_vectors``), and which of several
+    equal neighbours fills the last places of a top ``POOL`` is arbitrary."""
+    from assistant.store import make_collection_store, query_distances
+
+    store = make_collection_store(settings)  # applies settings.hnsw_ef_search before any query
+    hnsw_s, recalls = [], []
+    for vector, limit in zip(queries, kth, strict=True):
+        t0 = time.perf_counter()
+        got = query_distances(store, vector, POOL)
+        hnsw_s.append(time.perf_counter() - t0)
+        near = sum(1 for _, distance in got if 1.0 - distance >= limit - 1e-3)
+        recalls.append(min(near, POOL) / POOL)
+    return {"hnsw_dense": summarize(hnsw_s), "recall": round(float(np.mean(recalls)), 4)}
+
+
+def hnsw_child(work: Path, n: int, ef_search: int) -> dict[str, Any]:
+    """One point of the ``ef_search`` sweep, in a fresh process: Chroma reads ``ef_search``
+    when a process first loads the index, so each value needs its own."""
+    queries = np.load(work / "queries.npy").tolist()
+    kth = np.load(work / f"kth-{n}.npy").tolist()
+    result = _hnsw_queries(_settings(work, n, hnsw_ef_search=ef_search), queries, kth)
+    return {"ef_search": ef_search, **result}
 
 
 def _run_child(args: list[str], env: dict[str, str]) -> dict[str, Any]:
@@ -261,14 +293,18 @@ def measure_scale(
     work: Path,
     status: Callable[[str], None],
     keep: bool = False,
+    ef_sweep: Sequence[int] = (),
 ) -> list[dict[str, Any]]:
-    """Build and measure each corpus size, smallest first; returns one row per size."""
+    """Build and measure each corpus size, smallest first; returns one row per size. At the
+    largest size, HNSW latency and recall are also measured at each ``ef_sweep`` value and at
+    the product's own ``settings.hnsw_ef_search``."""
     import os
     import shutil
 
     from eval.bench.server import child_env
 
     sizes = sorted(set(sizes))
+    sweep = sorted({*ef_sweep, settings.hnsw_ef_search}) if ef_sweep else []
     base_n = min(min(sizes), BASE_MAX)
     work.mkdir(parents=True, exist_ok=True)
     base = base_chunks(settings.articles_dir, base_n, seed)
@@ -295,14 +331,18 @@ def measure_scale(
             row.update(_run_child(["build", str(work), str(n), str(seed)], env))
             status(f"{n:,} chunks: loading the retriever and timing queries (fresh child process)")
             row.update(_run_child(["query", str(work), str(n), str(passes)], env))
+            row["hnsw_sweep"] = []
+            for ef in sweep if n == sizes[-1] else ():
+                status(f"{n:,} chunks: HNSW with ef_search {ef} (fresh child process)")
+                row["hnsw_sweep"].append(_run_child(["hnsw", str(work), str(n), str(ef)], env))
         except BenchError as exc:  # recorded: a size the product cannot serve is a finding
             row = {**_failed(n), **row, "error": str(exc)}
         rows.append(row)
         if not keep:
             shutil.rmtree(work / f"scale-{n}", ignore_errors=True)
     if not keep:
-        for name in ("base.json", "base.npy", "queries.json", "queries.npy", "seed"):
-            with_path = work / name
+        names = ["base.json", "base.npy", "queries.json", "queries.npy", "seed"]
+        for with_path in [*(work / name for name in names), *work.glob("kth-*.npy")]:
             if with_path.exists():
                 os.remove(with_path)
     return rows
@@ -326,18 +366,24 @@ def _failed(n: int) -> dict[str, Any]:
         "exact_dense": empty,
         "hnsw_dense": empty,
         "hnsw_recall": None,
+        "hnsw_ef_search": None,
+        "distinct_vectors": None,
+        "hnsw_sweep": [],
     }
 
 
 def main(argv: Sequence[str]) -> None:
-    """``python -m eval.bench.scale build WORK N SEED`` | ``query WORK N PASSES``: one JSON line."""
+    """``python -m eval.bench.scale build WORK N SEED`` | ``query WORK N PASSES`` |
+    ``hnsw WORK N EF_SEARCH``: one JSON line."""
     mode, work, n, extra = argv[0], Path(argv[1]), int(argv[2]), int(argv[3])
     if mode == "build":
         result = build_child(work, n, seed=extra)
     elif mode == "query":
         result = query_child(work, n, passes=extra)
+    elif mode == "hnsw":
+        result = hnsw_child(work, n, ef_search=extra)
     else:
-        raise SystemExit(f"unknown mode {mode!r}; supported: build, query")
+        raise SystemExit(f"unknown mode {mode!r}; supported: build, query, hnsw")
     print(json.dumps(result), flush=True)
 
 

@@ -14,6 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from assistant.settings import Settings
 from eval.bench import bench_command  # where help-assistant mounts it
 from eval.bench.cli import BenchOptions, run_bench
 from eval.bench.report import END, START, write_section
@@ -22,6 +23,7 @@ from eval.bench.soak import _latency
 from eval.bench.stats import summarize
 from tests.conftest import ARTICLES, copy_articles
 
+DEFAULT_EF_SEARCH = Settings.model_fields["hnsw_ef_search"].default
 SMALL_KB = ["calf-raises", "box-jumps", "barefoot-strength-training"]
 SECTIONS = {
     "schema_version",
@@ -133,6 +135,18 @@ def test_quick_bench_measures_every_stage_and_writes_its_outputs(tmp_path: Path)
         assert row["in_memory"] is True and 0 <= row["hnsw_recall"] <= 1
         _latency_is_sane(row["exact_dense"], questions)
         _latency_is_sane(row["hnsw_dense"], questions)
+        assert row["hnsw_ef_search"] == DEFAULT_EF_SEARCH
+        assert 0 < row["distinct_vectors"] <= row["chunks"]
+    # the ef_search sweep runs at the largest size only, each value in its own process
+    assert result["scale"][0]["hnsw_sweep"] == []
+    sweep = result["scale"][-1]["hnsw_sweep"]
+    # the plan's values and the product's own
+    assert [point["ef_search"] for point in sweep] == sorted({20, 200, DEFAULT_EF_SEARCH})
+    for point in sweep:
+        _latency_is_sane(point["hnsw_dense"], questions)
+        assert 0 <= point["recall"] <= 1
+    # a tiny corpus is searched all but exhaustively by a wide beam
+    assert sweep[-1]["recall"] >= 0.99
     targets = {t["name"]: t for t in result["targets"]}
     assert len(targets) == 13
     # Quick mode stops at 400 chunks: the 100k and 1M targets are reported as not measured...
@@ -160,6 +174,8 @@ def test_quick_bench_measures_every_stage_and_writes_its_outputs(tmp_path: Path)
     assert "| HTTP 32 conns: errors | 0 | ≤ 0 | pass |" in text
     assert "| Retrieval p95 at 100k chunks | not measured | ≤ 10 ms | n/a |" in text
     assert "### Embedding ceiling" in text and "(`embed`)" in text
+    assert "Chroma's HNSW index at 400 chunks" in text
+    assert f"| {DEFAULT_EF_SEARCH} (product) |" in text
     assert not (out / "data").exists()  # the indexes are removed without --keep-data
 
 
