@@ -134,7 +134,7 @@ class Settings(BaseSettings):
         160, ge=20, le=600, description="Length cap of an answer that is a list of steps."
     )
     hnsw_ef_search: int = Field(
-        200,
+        400,
         ge=1,
         le=2000,
         description="Candidates Chroma's HNSW index explores per query (its ef_search) when "

@@ -93,7 +93,9 @@ def test_above_the_exact_search_limit_chroma_searches_and_no_vector_is_read(
     monkeypatch.setattr(retrieval, "get_records", spy)
     corpus = retriever.refresh()
     assert corpus.matrix is None  # dense search goes through Chroma's HNSW index
-    assert read and all("embeddings" not in include for include in read)
+    # only one stored vector is read: the query that loads Chroma's index before any question
+    assert read[-1] == ["embeddings"]
+    assert read[:-1] and all("embeddings" not in include for include in read[:-1])
     vector = retriever.embeddings.embed_query(
         f"hip-stretch > Section{HEADER_SEPARATOR}{CHUNKS[4][4]}"
     )
