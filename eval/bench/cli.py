@@ -138,7 +138,7 @@ def bench_command(
         str | None,
         typer.Option(
             help="Synthetic corpus sizes in chunks [default: 1000,10000,100000]; add 1000000 "
-            "for the 1M-chunk figures (about 25 more minutes)."
+            "for the 1M-chunk figures (about 27 more minutes)."
         ),
     ] = None,
     backends: Annotated[

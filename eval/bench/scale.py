@@ -45,7 +45,7 @@ COLLECTION = "bench_scale"
 #: At most this many chunks are embedded for real; larger sizes are derived from them.
 BASE_MAX = 1000
 EMBED_BATCH = 64
-#: A million chunks take about 22 minutes to insert into Chroma on two cores, 3.5 to load.
+#: A million chunks take 20 to 22 minutes to insert into Chroma on two cores, 3 to 4 to load.
 CHILD_TIMEOUT_S = 3600
 #: Candidates the exact/HNSW comparison asks for (the retriever's dense pool is of this order).
 POOL = 20
