@@ -99,7 +99,7 @@ def tokenize(texts: Sequence[str], stemmer: Any) -> list[list[str]]:
 
 def _warm_index(store: HasCollection) -> None:
     """One query with a stored vector, so Chroma loads its HNSW index now, while the snapshot
-    loads, not on the first question (about 5 s at a million chunks)."""
+    loads, not on the first question (seconds at a million chunks: BENCHMARKS.md)."""
     got = get_records(store, ["embeddings"], limit=1)
     if got["embeddings"] is not None and len(got["embeddings"]):
         query_distances(store, [float(x) for x in got["embeddings"][0]], 1)
@@ -376,11 +376,12 @@ class HybridRetriever:
         vectors: list[Any] = []
         # Paged: one unbounded get() fails beyond ~32k rows ("too many SQL variables").
         page, offset = 5000, 0
-        include = ["documents", "metadatas"]
-        # The vectors only serve exact search, which stops at MAX_IN_MEMORY chunks; above it,
-        # reading them would cost most of the load (two thirds of it at 100k chunks).
-        if not self.settings.chroma_host and count_records(store) <= MAX_IN_MEMORY:
-            include.append("embeddings")
+        # Embedded store only: with a Chroma server, every query goes to the server, which is
+        # shared with other writers and whose outages must show (503), not be papered over.
+        # The vectors only serve exact search, so above MAX_IN_MEMORY they are not read (they
+        # would cost load time and memory: BENCHMARKS.md, 1M chunks).
+        exact = not self.settings.chroma_host and count_records(store) <= MAX_IN_MEMORY
+        include = ["documents", "metadatas", *(["embeddings"] if exact else [])]
         while True:
             got = get_records(store, include, limit=page, offset=offset)
             ids.extend(got["ids"])
@@ -401,10 +402,7 @@ class HybridRetriever:
             bm25.index(tokenize(texts, self._stemmer), show_progress=False)
         corpus = Corpus(version, ids, metas, [body_of(t) for t in texts], bm25)
         corpus.position = {chunk_id: i for i, chunk_id in enumerate(ids)}
-        # Embedded store only: with a Chroma server, every query goes to the server, which is
-        # shared with other writers and whose outages must show (503), not be papered over.
-        in_memory = not self.settings.chroma_host and 0 < len(ids) <= MAX_IN_MEMORY
-        if in_memory and len(vectors) == len(ids):
+        if exact and 0 < len(ids) <= MAX_IN_MEMORY and len(vectors) == len(ids):
             corpus.matrix = MatrixIndex(np.asarray([vectors[i] for i in order], dtype=np.float32))
         elif ids:
             _warm_index(store)

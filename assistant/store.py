@@ -388,14 +388,11 @@ def resolve_collection(store: Any) -> Collection:
     return cast("Collection", _Guard(store._chroma_collection, store._address))
 
 
-#: the collections' metadata: cosine distance (d in [0, 2]; similarity 1 - d, clipped to [0, 1]
-#: where we use it)
-COLLECTION_METADATA = {"hnsw:space": "cosine"}
-
-
 def collection_configuration(settings: Settings) -> dict[str, Any]:
-    """The HNSW configuration our collections are made with. The space is named again: given a
-    configuration, Chroma ignores the legacy ``hnsw:space`` metadata and would index with L2."""
+    """The HNSW configuration our collections are made with: cosine distance (d in [0, 2];
+    similarity 1 - d, clipped to [0, 1] where we use it) and the configured ``ef_search``. It
+    is the one place that names the space: given a configuration, Chroma ignores the legacy
+    ``hnsw:space`` metadata."""
     return {"hnsw": {"space": "cosine", "ef_search": settings.hnsw_ef_search}}
 
 
@@ -421,7 +418,6 @@ def make_collection_store(
     return CollectionStore(
         client or make_chroma_client(settings),
         collection or settings.collection,
-        metadata=COLLECTION_METADATA,
         configuration=collection_configuration(settings),
         address=store_address(settings),
     )
@@ -450,7 +446,6 @@ def make_vectorstore(
         embedding_function=embeddings,
         client=client,
         client_settings=_settings_of(client),
-        collection_metadata=COLLECTION_METADATA,
         collection_configuration=collection_configuration(settings),  # type: ignore[arg-type]
         relevance_score_fn=lambda distance: 1.0 - distance,
     )
