@@ -14,6 +14,7 @@ import functools
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -388,6 +389,10 @@ def resolve_collection(store: Any) -> Collection:
     return cast("Collection", _Guard(store._chroma_collection, store._address))
 
 
+#: Tries of the ef_search update of an existing collection (waits 0.1, 0.2 s between them).
+EF_SEARCH_ATTEMPTS = 3
+
+
 def collection_configuration(settings: Settings) -> dict[str, Any]:
     """The HNSW configuration our collections are made with: cosine distance (d in [0, 2];
     similarity 1 - d, clipped to [0, 1] where we use it) and the configured ``ef_search``. It
@@ -405,10 +410,26 @@ def apply_ef_search(collection: Collection, configuration: Mapping[str, Any] | N
     current = (collection.configuration or {}).get("hnsw") or {}
     if wanted is None or not current or current.get("ef_search") == wanted:
         return
-    logger.info(
-        "collection %s: HNSW ef_search %s -> %s", collection.name, current.get("ef_search"), wanted
-    )
-    collection.modify(configuration={"hnsw": {"ef_search": wanted}})
+    from chromadb.errors import ChromaError
+
+    for attempt in range(EF_SEARCH_ATTEMPTS):
+        try:
+            collection.modify(configuration={"hnsw": {"ef_search": wanted}})
+        except ChromaError as exc:  # "database is locked": an ingest writing at this moment
+            if attempt + 1 < EF_SEARCH_ATTEMPTS:
+                time.sleep(0.1 * 2**attempt)
+                continue
+            # the search width is tuning, not correctness: the collection opens all the same
+            logger.warning(
+                "collection %s keeps HNSW ef_search %s for now (%s); %s is applied when it is "
+                "next opened", collection.name, current.get("ef_search"), exc, wanted,
+            )  # fmt: skip
+            return
+        logger.info(
+            "collection %s: HNSW ef_search %s -> %s", collection.name, current.get("ef_search"),
+            wanted,
+        )  # fmt: skip
+        return
 
 
 def make_collection_store(
