@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -38,9 +39,34 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 @lru_cache(maxsize=65536)
 def zipf(word: str) -> float:
-    from wordfreq import zipf_frequency
+    """The word's Zipf frequency in English (wordfreq)."""
+    return zipf_in(word, "en")
 
-    return float(zipf_frequency(word, "en"))
+
+#: Languages whose wordfreq lookup table is built (see :func:`zipf_in`).
+_TABLES: set[str] = set()
+_TABLES_LOCK = threading.Lock()
+
+
+def zipf_in(word: str, language: str) -> float:
+    """The word's Zipf frequency in ``language`` (wordfreq), without wordfreq's raw tables.
+
+    wordfreq builds each language's word -> frequency dict from its raw bucket lists and keeps
+    both (lru-cached). Every lookup reads only the dict, which holds only strings and floats,
+    so CPython's cyclic collector does not track it; the lists are tracked, about 400k
+    references a language, and they load on the first message of that language, after the
+    server's start-up objects were frozen (api/startup_gc.py): every later full collection
+    walked them, 30-60 ms with the GIL held, under every request in flight. So the lists are
+    dropped once the dict is built (measured in the notes of issue 15).
+    """
+    from wordfreq import get_frequency_list, zipf_frequency
+
+    value = float(zipf_frequency(word, language))
+    if language not in _TABLES:
+        with _TABLES_LOCK:
+            _TABLES.add(language)
+            get_frequency_list.cache_clear()
+    return value
 
 
 def _deletes(word: str) -> set[str]:

@@ -185,11 +185,11 @@ def detect_language(message: str) -> str:
 def _english_share(words: Sequence[str], language: str) -> float:
     """Share of the words that are common English words, and commoner in English than in
     ``language`` (wordfreq's frequency lists)."""
-    from wordfreq import zipf_frequency
+    from assistant.confidence import zipf, zipf_in
 
     def english(word: str) -> bool:
-        en = zipf_frequency(word, "en")
-        return en >= 3.0 and en > zipf_frequency(word, language)
+        en = zipf(word)
+        return en >= 3.0 and en > zipf_in(word, language)
 
     return sum(english(w) for w in words) / len(words)
 
