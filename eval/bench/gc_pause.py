@@ -1,0 +1,63 @@
+"""How long a full garbage collection holds the GIL in a server that has answered for a while.
+
+``python -m eval.bench.gc_pause [--kb runners] [--data-dir DIR]`` builds the Assistant as the
+API's lifespan does, answers one question, freezes what exists (``gc.freeze``, as
+``api/startup_gc.py`` does after start-up), then answers every question of the dataset, in
+every language it holds, so the tables the libraries load on first use are loaded. It prints
+the objects the collector still tracks and the time of full collections (``gc.collect(2)``).
+Every request in flight waits that long: it is the tail behind p99 at 32 connections.
+A wall-clock figure of the CPU it runs on; compare before and after on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import time
+from pathlib import Path
+
+from eval.dataset import DEV, load_dataset
+from eval.kbs import KBS, ingest, resolve_kbs
+
+ROUNDS = 5
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--dataset", type=Path, default=DEV)
+    parser.add_argument("--kb", default="runners")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None,
+        help="root of the KB indexes (default: ASSISTANT_DATA_DIR/eval)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    from assistant.embeddings import make_embeddings
+    from assistant.factory import build_assistant
+    from assistant.settings import load_settings
+
+    settings = load_settings()
+    embeddings = make_embeddings(settings)
+    kb_settings = resolve_kbs([args.kb], KBS)[args.kb].settings(
+        settings, args.data_dir or settings.data_dir / "eval"
+    )
+    ingest(kb_settings, embeddings)
+    assistant = build_assistant(kb_settings, embeddings=embeddings)
+    assistant.answer("how do I start?")
+    gc.collect()
+    gc.freeze()
+    for case in load_dataset(args.dataset).cases:
+        assistant.answer(case.question, case.history)
+    pauses = []
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        gc.collect(2)
+        pauses.append((time.perf_counter() - started) * 1000)
+    print(f"tracked objects after the questions: {len(gc.get_objects()):,}; full collection "
+          f"median {statistics.median(pauses):.1f} ms, max {max(pauses):.1f} ms "
+          f"over {ROUNDS}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
