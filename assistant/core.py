@@ -142,6 +142,15 @@ class Assistant:
             self._topics = sorted({str(m.get("collection", "")) for m in corpus.metas} - {""})
             self._version = corpus.version
 
+    def prepare(self) -> None:
+        """Load the current knowledge-base version and build what the first question would
+        otherwise build: the spelling dictionary of its words. The API server calls it at
+        start-up, where what it builds is frozen out of the garbage collector's scans with the
+        rest of the start-up (api/startup_gc.py); built by a request instead, its ~20k lists
+        were walked by every full collection (``python -m eval.bench.gc_pause``)."""
+        self._sync()
+        self._speller()
+
     def _speller(self) -> SpellCorrector:
         """Built from the current knowledge base's own words, once per version."""
         if self._spelling is None:

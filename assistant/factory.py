@@ -42,9 +42,10 @@ def build_assistant(
     without either the grounded extractive answerer answers. ``retriever`` replaces the hybrid
     retriever (evaluation compares retrievers through it); ``section_ranker`` replaces the
     fitted section ranker (``python -m eval.choose_hedge`` compares hedges through it).
-    ``preload_index`` (the API server) loads the embedded index's snapshot now, while the
-    libraries warm up, rather than on the first ``/readyz`` or question; a failure is left to
-    those, as before (the server starts and is not ready).
+    ``preload_index`` (the API server) loads the embedded index's snapshot and builds what
+    answering derives from it (:meth:`Assistant.prepare`) now, rather than on the first
+    ``/readyz`` or question; a failure is left to those, as before (the server starts and is
+    not ready).
     """
     if embeddings is None:
         from assistant.embeddings import make_embeddings
@@ -76,12 +77,9 @@ def build_assistant(
 
         answerer = ChatModelAnswerer(chat_model, extractive)
     _quiet_libraries()
-    if preload_index and isinstance(retriever, HybridRetriever) and not settings.chroma_host:
-        with contextlib.suppress(Exception):  # noqa: BLE001 - readiness reports it
-            retriever.corpus()
     gate = SafetyGate(embeddings)
     _warm_up(gate, settings)
-    return Assistant(
+    assistant = Assistant(
         settings=settings,
         embeddings=embeddings,
         retriever=retriever,
@@ -90,6 +88,10 @@ def build_assistant(
         gate=gate,
         synonyms=Synonyms.load(settings.synonyms_file),
     )
+    if preload_index and isinstance(retriever, HybridRetriever) and not settings.chroma_host:
+        with contextlib.suppress(Exception):  # noqa: BLE001 - readiness reports it
+            assistant.prepare()
+    return assistant
 
 
 def _warm_up(gate: SafetyGate, settings: Settings) -> None:

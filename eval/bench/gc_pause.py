@@ -1,8 +1,8 @@
 """How long a full garbage collection holds the GIL in a server that has answered for a while.
 
 ``python -m eval.bench.gc_pause [--kb runners] [--data-dir DIR]`` builds the Assistant as the
-API's lifespan does, answers one question, freezes what exists (``gc.freeze``, as
-``api/startup_gc.py`` does after start-up), then answers every question of the dataset, in
+API's lifespan does, freezes what exists (``gc.freeze``, as ``api/startup_gc.py`` does after
+start-up), then answers every question of the dataset, in
 every language it holds, so the tables the libraries load on first use are loaded. It prints
 the objects the collector still tracks and the time of full collections (``gc.collect(2)``).
 Every request in flight waits that long: it is the tail behind p99 at 32 connections.
@@ -42,8 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         settings, args.data_dir or settings.data_dir / "eval"
     )
     ingest(kb_settings, embeddings)
-    assistant = build_assistant(kb_settings, embeddings=embeddings)
-    assistant.answer("how do I start?")
+    assistant = build_assistant(kb_settings, embeddings=embeddings, preload_index=True)
     gc.collect()
     gc.freeze()
     for case in load_dataset(args.dataset).cases:
