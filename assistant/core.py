@@ -127,6 +127,11 @@ class Assistant:
                 self._vectors.popitem(last=False)
         return vector
 
+    def clear_query_cache(self) -> None:
+        """Forget every cached query vector (a benchmark's "new question" rounds)."""
+        with self._vector_lock:
+            self._vectors.clear()
+
     def check_safety(self, question: str, vector: np.ndarray) -> SafetyDecision:
         """The safety gate's decision on a message embedded as ``vector``; what the gate judges
         of a message with notes about the asker is embedded through the cache too."""

@@ -1,0 +1,68 @@
+"""The in-process cost of a new question alone, in CPU and wall milliseconds, a minute a run.
+
+``python -m eval.bench.ask_first [--kb runners] [--rounds 3] [--data-dir DIR]`` builds the
+Assistant, preloads the answerer's sentences and answers 20 questions untimed (the state of
+``help-assistant bench``'s in-process ask), then answers every question of the dataset
+``--rounds`` times, emptying the query-vector cache before each round, so every question is
+embedded as a new one is. It prints, per round, the process's CPU time (all threads: ONNX
+Runtime's included) and the wall time per question. CPU time is what a change to the
+pipeline's work shows best on a shared machine, whose steal time moves wall times; compare
+before and after back to back. Example::
+
+    .venv/bin/python -m eval.bench.ask_first --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from eval.dataset import DEV, load_dataset
+from eval.kbs import KBS, ingest, resolve_kbs
+
+WARM_UP = 20
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--dataset", type=Path, default=DEV)
+    parser.add_argument("--kb", default="runners")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--data-dir", type=Path, default=None,
+        help="root of the KB indexes (default: ASSISTANT_DATA_DIR/eval)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    from assistant.embeddings import make_embeddings
+    from assistant.factory import build_assistant
+    from assistant.settings import load_settings
+
+    settings = load_settings()
+    embeddings = make_embeddings(settings)
+    kb_settings = resolve_kbs([args.kb], KBS)[args.kb].settings(
+        settings, args.data_dir or settings.data_dir / "eval"
+    )
+    ingest(kb_settings, embeddings)
+    assistant = build_assistant(kb_settings, embeddings=embeddings, preload_index=True)
+    corpus = assistant.retriever.corpus()
+    assistant.fallback.units.units_for(
+        [str(m.get("chunk_id", i)) for m, i in zip(corpus.metas, corpus.ids, strict=True)]
+    )
+    cases = load_dataset(args.dataset).cases
+    for case in cases[:WARM_UP]:
+        assistant.answer(case.question, case.history)
+    for round_no in range(1, args.rounds + 1):
+        assistant.clear_query_cache()
+        cpu, wall = time.process_time(), time.perf_counter()
+        for case in cases:
+            assistant.answer(case.question, case.history)
+        cpu_ms = (time.process_time() - cpu) / len(cases) * 1000
+        wall_ms = (time.perf_counter() - wall) / len(cases) * 1000
+        print(f"round {round_no}: {len(cases)} new questions, CPU {cpu_ms:.2f} ms and wall "
+              f"{wall_ms:.2f} ms a question", flush=True)  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
