@@ -5,9 +5,9 @@ Assistant, preloads the answerer's sentences and answers 20 questions untimed (t
 ``help-assistant bench``'s in-process ask), then answers every question of the dataset
 ``--rounds`` times, emptying the query-vector cache before each round, so every question is
 embedded as a new one is. It prints, per round, the process's CPU time (all threads: ONNX
-Runtime's included) and the wall time per question. CPU time is what a change to the
-pipeline's work shows best on a shared machine, whose steal time moves wall times; compare
-before and after back to back. Example::
+Runtime's included), the wall time, and the model calls and texts embedded, per question. CPU
+time and model calls are what a change to the pipeline's work shows best on a shared machine,
+whose steal time moves wall times; compare before and after back to back. Example::
 
     .venv/bin/python -m eval.bench.ask_first --rounds 3
 """
@@ -17,11 +17,35 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
 
 from eval.dataset import DEV, load_dataset
 from eval.kbs import KBS, ingest, resolve_kbs
 
 WARM_UP = 20
+
+
+class _Counted(Embeddings):
+    """The model, with its calls and texts counted; its own attributes pass through."""
+
+    def __init__(self, inner: Embeddings) -> None:
+        self.inner = inner
+        self.calls = self.texts = 0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls, self.texts = self.calls + 1, self.texts + len(texts)
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        self.calls, self.texts = self.calls + 1, self.texts + 1
+        return self.inner.embed_query(text)
+
+    def __getattr__(self, name: str) -> Any:  # queries_as_documents and the like
+        if name.startswith("_") or name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         settings, args.data_dir or settings.data_dir / "eval"
     )
     ingest(kb_settings, embeddings)
-    assistant = build_assistant(kb_settings, embeddings=embeddings, preload_index=True)
+    counted = _Counted(embeddings)
+    assistant = build_assistant(kb_settings, embeddings=counted, preload_index=True)
     corpus = assistant.retriever.corpus()
     assistant.fallback.units.units_for(
         [str(m.get("chunk_id", i)) for m, i in zip(corpus.metas, corpus.ids, strict=True)]
@@ -54,13 +79,16 @@ def main(argv: list[str] | None = None) -> int:
         assistant.answer(case.question, case.history)
     for round_no in range(1, args.rounds + 1):
         assistant.clear_query_cache()
+        counted.calls = counted.texts = 0
         cpu, wall = time.process_time(), time.perf_counter()
         for case in cases:
             assistant.answer(case.question, case.history)
         cpu_ms = (time.process_time() - cpu) / len(cases) * 1000
         wall_ms = (time.perf_counter() - wall) / len(cases) * 1000
+        calls, texts = counted.calls / len(cases), counted.texts / len(cases)
         print(f"round {round_no}: {len(cases)} new questions, CPU {cpu_ms:.2f} ms and wall "
-              f"{wall_ms:.2f} ms a question", flush=True)  # fmt: skip
+              f"{wall_ms:.2f} ms a question; {calls:.3f} model calls and {texts:.3f} texts "
+              "embedded a question", flush=True)  # fmt: skip
     return 0
 
 
