@@ -35,7 +35,7 @@ from assistant.followups import resolve
 from assistant.qtype import QType, question_type
 from assistant.replies import NOT_COVERED, PROFESSIONAL, RULES, ms, reply
 from assistant.retrieval import HybridRetriever
-from assistant.safety import SafetyDecision, SafetyGate
+from assistant.safety import SafetyDecision, SafetyGate, judged_text
 from assistant.settings import Settings
 from assistant.spelling import SpellCorrector
 from assistant.synonyms import Synonyms
@@ -114,23 +114,55 @@ class Assistant:
     # ----- helpers -----------------------------------------------------------------------------
     def embed(self, text: str) -> np.ndarray:
         """Query embedding, cached by the normalised text (the model is deterministic)."""
-        key = " ".join(text.lower().split())
+        key = _cache_key(text)
         with self._vector_lock:
             hit = self._vectors.get(key)
             if hit is not None:
                 self._vectors.move_to_end(key)
                 return hit
-        vector = np.asarray(self.embeddings.embed_query(text), dtype=np.float32)
+        return self._remember(text, np.asarray(self.embeddings.embed_query(text), dtype=np.float32))
+
+    def embed_many(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Query vectors of the texts one message needs (the question, its focused or corrected
+        form, its words without notes about the asker, a follow-up's topic), by text; empty
+        ones are skipped. Those not cached go to the model in one call when it embeds a query
+        as it embeds a document (``queries_as_documents``, the ONNX backend's): for a
+        misspelt question, one call for two short texts instead of two calls, about two thirds
+        of their CPU (BENCHMARKS.md). Other backends get one ``embed_query`` per text."""
+        wanted = list(dict.fromkeys(t for t in texts if t))
+        found: dict[str, np.ndarray] = {}
         with self._vector_lock:
-            self._vectors[key] = vector
-            if len(self._vectors) > self.settings.query_cache_size:
-                self._vectors.popitem(last=False)
-        return vector
+            for text in wanted:
+                hit = self._vectors.get(_cache_key(text))
+                if hit is not None:
+                    self._vectors.move_to_end(_cache_key(text))
+                    found[text] = hit
+        keys = {_cache_key(t) for t in found}
+        missing = []
+        for text in wanted:  # "How..." and "how..." share a cache entry: embedded once
+            if _cache_key(text) not in keys:
+                keys.add(_cache_key(text))
+                missing.append(text)
+        if len(missing) > 1 and getattr(self.embeddings, "queries_as_documents", False) is True:
+            rows = self.embeddings.embed_documents(missing)
+            for text, row in zip(missing, rows, strict=True):
+                found[text] = self._remember(text, np.asarray(row, dtype=np.float32))
+        for text in wanted:
+            if text not in found:
+                found[text] = self.embed(text)
+        return found
 
     def clear_query_cache(self) -> None:
         """Forget every cached query vector (a benchmark's "new question" rounds)."""
         with self._vector_lock:
             self._vectors.clear()
+
+    def _remember(self, text: str, vector: np.ndarray) -> np.ndarray:
+        with self._vector_lock:
+            self._vectors[_cache_key(text)] = vector
+            if len(self._vectors) > self.settings.query_cache_size:
+                self._vectors.popitem(last=False)
+        return vector
 
     def check_safety(self, question: str, vector: np.ndarray) -> SafetyDecision:
         """The safety gate's decision on a message embedded as ``vector``; what the gate judges
@@ -228,8 +260,14 @@ class Assistant:
         trace = trace if trace is not None else AnswerTrace()
         trace.question, trace.filters = question, filters
 
+        # What to retrieve with is worked out from the text alone (focus, spelling, follow-up),
+        # so every vector the message needs is known before the model runs: one call for all.
+        query = self._query(question, history, trace)
         t0 = time.perf_counter()
-        qvec = self.embed(question)
+        vectors = self.embed_many(
+            [question, query.standalone, query.bare, judged_text(question), query.topic or ""]
+        )
+        qvec = vectors[question]
         timings["embed"] = ms(t0)
         t0 = time.perf_counter()
         intent = self.classify_intent(question, qvec.tolist())
@@ -240,14 +278,13 @@ class Assistant:
         if early is not None:
             return early
 
-        query = self._query(question, history, trace)
         # Retrieval embeds what is asked (focused, typos corrected), not a ramble's chatter.
-        own = self.embed(query.standalone) if query.standalone != question else qvec
+        own = vectors[query.standalone] if query.standalone else qvec
         if query.bare:
             # a thin question beside a note about the asker ("I'm 47 ... return policy?"): the
             # note must not pick the article, nor be lost (age can change the answer), so the
             # message and its question alone count equally
-            own = _unit(own + self.embed(query.bare))
+            own = _unit(own + vectors[query.bare])
         qvec_retrieval = self._query_vector(own, query.topic, query.weight)
         t0 = time.perf_counter()
         passages = self.retriever.search(
@@ -402,6 +439,11 @@ class Query:
     asking: str = ""  # the sentences of a long message that ask
     standalone: str = ""  # the message focused and spelt right, before any follow-up topic
     bare: str = ""  # a short message without its notes about the asker (Focus.bare)
+
+
+def _cache_key(text: str) -> str:
+    """The query-vector cache's key: the text lower-cased, its whitespace collapsed."""
+    return " ".join(text.lower().split())
 
 
 def _unit(vector: np.ndarray) -> np.ndarray:
