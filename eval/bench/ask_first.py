@@ -14,15 +14,13 @@ whose steal time moves wall times; compare before and after back to back. Exampl
 
 from __future__ import annotations
 
-import argparse
 import time
-from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-from eval.dataset import DEV, load_dataset
-from eval.kbs import KBS, ingest, resolve_kbs
+from eval.bench.kb_assistant import kb_assistant, kb_parser
+from eval.dataset import load_dataset
 
 WARM_UP = 20
 
@@ -49,27 +47,12 @@ class _Counted(Embeddings):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--dataset", type=Path, default=DEV)
-    parser.add_argument("--kb", default="runners")
+    parser = kb_parser((__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument(
-        "--data-dir", type=Path, default=None,
-        help="root of the KB indexes (default: ASSISTANT_DATA_DIR/eval)",
-    )  # fmt: skip
     args = parser.parse_args(argv)
-    from assistant.embeddings import make_embeddings
-    from assistant.factory import build_assistant
-    from assistant.settings import load_settings
-
-    settings = load_settings()
-    embeddings = make_embeddings(settings)
-    kb_settings = resolve_kbs([args.kb], KBS)[args.kb].settings(
-        settings, args.data_dir or settings.data_dir / "eval"
-    )
-    ingest(kb_settings, embeddings)
-    counted = _Counted(embeddings)
-    assistant = build_assistant(kb_settings, embeddings=counted, preload_index=True)
+    assistant, model = kb_assistant(args, wrap=_Counted)
+    assert isinstance(model, _Counted)
+    counted = model
     corpus = assistant.retriever.corpus()
     assistant.fallback.units.units_for(
         [str(m.get("chunk_id", i)) for m, i in zip(corpus.metas, corpus.ids, strict=True)]

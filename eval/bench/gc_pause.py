@@ -11,38 +11,19 @@ A wall-clock figure of the CPU it runs on; compare before and after on the same 
 
 from __future__ import annotations
 
-import argparse
 import gc
 import statistics
 import time
-from pathlib import Path
 
-from eval.dataset import DEV, load_dataset
-from eval.kbs import KBS, ingest, resolve_kbs
+from eval.bench.kb_assistant import kb_assistant, kb_parser
+from eval.dataset import load_dataset
 
 ROUNDS = 5
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--dataset", type=Path, default=DEV)
-    parser.add_argument("--kb", default="runners")
-    parser.add_argument(
-        "--data-dir", type=Path, default=None,
-        help="root of the KB indexes (default: ASSISTANT_DATA_DIR/eval)",
-    )  # fmt: skip
-    args = parser.parse_args(argv)
-    from assistant.embeddings import make_embeddings
-    from assistant.factory import build_assistant
-    from assistant.settings import load_settings
-
-    settings = load_settings()
-    embeddings = make_embeddings(settings)
-    kb_settings = resolve_kbs([args.kb], KBS)[args.kb].settings(
-        settings, args.data_dir or settings.data_dir / "eval"
-    )
-    ingest(kb_settings, embeddings)
-    assistant = build_assistant(kb_settings, embeddings=embeddings, preload_index=True)
+    args = kb_parser((__doc__ or "").splitlines()[0]).parse_args(argv)
+    assistant, _ = kb_assistant(args)
     gc.collect()
     gc.freeze()
     for case in load_dataset(args.dataset).cases:
