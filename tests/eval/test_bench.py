@@ -267,3 +267,30 @@ def test_the_answer_log_bench_writes_real_batches(
     answer_log.main()
     out = capsys.readouterr().out
     assert out.startswith("256 answers a batch, 2 batches: median ") and " us an answer" in out
+
+
+@pytest.mark.slow
+def test_the_single_measurements_of_a_new_question_and_a_full_collection_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``eval.bench.ask_first`` and ``eval.bench.gc_pause`` on a few real questions: a
+    misspelt one embeds with its correction in one model call, and a collection is timed."""
+    import json
+
+    from eval.bench import ask_first, gc_pause
+
+    questions = ["how many calf raisses should I do?", "What is the quadripod?"]
+    rows = [
+        {"id": f"b{i}", "kind": "answerable", "split": "tune", "question": question}
+        for i, question in enumerate(questions)
+    ]
+    dataset = tmp_path / "few.jsonl"
+    dataset.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    common = ["--dataset", str(dataset), "--data-dir", str(tmp_path / "eval")]
+    assert ask_first.main([*common, "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "round 1: 2 new questions, CPU " in out
+    assert "1.000 model calls and 1.500 texts embedded a question" in out
+    assert gc_pause.main(common) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("tracked objects after the questions: ") and "full collection" in out
