@@ -282,7 +282,7 @@ def test_the_single_measurements_of_a_new_question_and_a_full_collection_run(
     questions = ["how many calf raisses should I do?", "What is the quadripod?"]
     rows = [
         {"id": f"b{i}", "kind": "answerable", "split": "tune", "question": question}
-        for i, question in enumerate(questions)
+        for i, question in enumerate(questions, start=1)
     ]
     dataset = tmp_path / "few.jsonl"
     dataset.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
