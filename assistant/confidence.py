@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -43,11 +42,6 @@ def zipf(word: str) -> float:
     return zipf_in(word, "en")
 
 
-#: Languages whose wordfreq lookup table is built (see :func:`zipf_in`).
-_TABLES: set[str] = set()
-_TABLES_LOCK = threading.Lock()
-
-
 def zipf_in(word: str, language: str) -> float:
     """The word's Zipf frequency in ``language`` (wordfreq), without wordfreq's raw tables.
 
@@ -56,16 +50,14 @@ def zipf_in(word: str, language: str) -> float:
     so CPython's cyclic collector does not track it; the lists are tracked, about 400k
     references a language, and they load on the first message of that language, after the
     server's start-up objects were frozen (api/startup_gc.py): every later full collection
-    walked them, 30-60 ms with the GIL held, under every request in flight. So the lists are
-    dropped once the dict is built (measured in the notes of issue 15).
+    walked them with the GIL held (``python -m eval.bench.gc_pause``, BENCHMARKS.md). So the
+    lists are dropped once a lookup has built the dict.
     """
     from wordfreq import get_frequency_list, zipf_frequency
 
     value = float(zipf_frequency(word, language))
-    if language not in _TABLES:
-        with _TABLES_LOCK:
-            _TABLES.add(language)
-            get_frequency_list.cache_clear()
+    if get_frequency_list.cache_info().currsize:
+        get_frequency_list.cache_clear()
     return value
 
 

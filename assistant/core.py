@@ -120,46 +120,41 @@ class Assistant:
             if hit is not None:
                 self._vectors.move_to_end(key)
                 return hit
-        return self._remember(text, np.asarray(self.embeddings.embed_query(text), dtype=np.float32))
+        return self._remember(key, np.asarray(self.embeddings.embed_query(text), dtype=np.float32))
 
     def embed_many(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Query vectors of the texts one message needs (the question, its focused or corrected
         form, its words without notes about the asker, a follow-up's topic), by text; empty
-        ones are skipped. Those not cached go to the model in one call when it embeds a query
-        as it embeds a document (``queries_as_documents``, the ONNX backend's): for a
-        misspelt question, one call for two short texts instead of two calls, about two thirds
-        of their CPU (BENCHMARKS.md). Other backends get one ``embed_query`` per text."""
-        wanted = list(dict.fromkeys(t for t in texts if t))
-        found: dict[str, np.ndarray] = {}
+        ones are skipped, and texts that share a cache key ("How..." and "how...") are embedded
+        once. Those not cached go to the model in one call when it embeds a query as it embeds
+        a document (``queries_as_documents``, the ONNX backend's): for a misspelt question one
+        call instead of two (BENCHMARKS.md). Other backends get one ``embed_query`` per text."""
+        first: dict[str, str] = {}  # cache key -> the first text with it
+        for text in texts:
+            if text:
+                first.setdefault(_cache_key(text), text)
         with self._vector_lock:
-            for text in wanted:
-                hit = self._vectors.get(_cache_key(text))
-                if hit is not None:
-                    self._vectors.move_to_end(_cache_key(text))
-                    found[text] = hit
-        keys = {_cache_key(t) for t in found}
-        missing = []
-        for text in wanted:  # "How..." and "how..." share a cache entry: embedded once
-            if _cache_key(text) not in keys:
-                keys.add(_cache_key(text))
-                missing.append(text)
-        if len(missing) > 1 and getattr(self.embeddings, "queries_as_documents", False) is True:
-            rows = self.embeddings.embed_documents(missing)
-            for text, row in zip(missing, rows, strict=True):
-                found[text] = self._remember(text, np.asarray(row, dtype=np.float32))
-        for text in wanted:
-            if text not in found:
-                found[text] = self.embed(text)
-        return found
+            vectors = {key: self._vectors[key] for key in first if key in self._vectors}
+            for key in vectors:
+                self._vectors.move_to_end(key)
+        missing = [key for key in first if key not in vectors]
+        if len(missing) > 1 and getattr(self.embeddings, "queries_as_documents", False):
+            rows = self.embeddings.embed_documents([first[key] for key in missing])
+            for key, row in zip(missing, rows, strict=True):
+                vectors[key] = self._remember(key, np.asarray(row, dtype=np.float32))
+        for key in missing:
+            if key not in vectors:
+                vectors[key] = self.embed(first[key])
+        return {text: vectors[_cache_key(text)] for text in texts if text}
 
     def clear_query_cache(self) -> None:
         """Forget every cached query vector (a benchmark's "new question" rounds)."""
         with self._vector_lock:
             self._vectors.clear()
 
-    def _remember(self, text: str, vector: np.ndarray) -> np.ndarray:
+    def _remember(self, key: str, vector: np.ndarray) -> np.ndarray:
         with self._vector_lock:
-            self._vectors[_cache_key(text)] = vector
+            self._vectors[key] = vector
             if len(self._vectors) > self.settings.query_cache_size:
                 self._vectors.popitem(last=False)
         return vector
