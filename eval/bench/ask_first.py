@@ -1,13 +1,14 @@
 """The in-process cost of a new question alone, in CPU and wall milliseconds, a minute a run.
 
 ``python -m eval.bench.ask_first [--kb runners] [--rounds 3] [--data-dir DIR]`` builds the
-Assistant, preloads the answerer's sentences and answers 20 questions untimed (the state of
-``help-assistant bench``'s in-process ask), then answers every question of the dataset
-``--rounds`` times, emptying the query-vector cache before each round, so every question is
-embedded as a new one is. It prints, per round, the process's CPU time (all threads: ONNX
-Runtime's included), the wall time, and the model calls and texts embedded, per question. CPU
-time and model calls are what a change to the pipeline's work shows best on a shared machine,
-whose steal time moves wall times; compare before and after back to back. Example::
+Assistant and puts it in the state of ``help-assistant bench``'s in-process ask (its warm-up
+answers and the answerer's sentences preloaded, :mod:`eval.bench.measure`), then answers every
+question of the dataset ``--rounds`` times, emptying the query-vector cache before each round,
+so every question is embedded as a new one is. It prints, per round, the process's CPU time
+(all threads: ONNX Runtime's included), the wall time, and the model calls and texts embedded,
+per question. CPU time and model calls are what a change to the pipeline's work shows best on a
+shared machine, whose steal time moves wall times; compare before and after back to back.
+Example::
 
     .venv/bin/python -m eval.bench.ask_first --rounds 3
 """
@@ -20,9 +21,8 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 
 from eval.bench.kb_assistant import kb_assistant, kb_parser
+from eval.bench.measure import preload_sentences, warm_up
 from eval.dataset import load_dataset
-
-WARM_UP = 20
 
 
 class _Counted(Embeddings):
@@ -50,16 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = kb_parser((__doc__ or "").splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
-    assistant, model = kb_assistant(args, wrap=_Counted)
-    assert isinstance(model, _Counted)
-    counted = model
-    corpus = assistant.retriever.corpus()
-    assistant.fallback.units.units_for(
-        [str(m.get("chunk_id", i)) for m, i in zip(corpus.metas, corpus.ids, strict=True)]
-    )
+    assistant, counted = kb_assistant(args, wrap=_Counted)
+    assert isinstance(counted, _Counted)
+    warm_up(assistant)
+    preload_sentences(assistant)
     cases = load_dataset(args.dataset).cases
-    for case in cases[:WARM_UP]:
-        assistant.answer(case.question, case.history)
     for round_no in range(1, args.rounds + 1):
         assistant.clear_query_cache()
         counted.calls = counted.texts = 0

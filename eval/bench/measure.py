@@ -208,12 +208,7 @@ def measure_ask(
     requests; without the preload the first pass would mostly time Chroma fetching sentences.
     """
     warm_up(assistant)
-    corpus = assistant.retriever.corpus()
-    # Units are keyed by the chunk_id metadata (Chroma's ids are the record manager's hashes).
-    chunk_ids = [str(m.get("chunk_id", i)) for m, i in zip(corpus.metas, corpus.ids, strict=True)]
-    started = time.perf_counter()
-    assistant.fallback.units.units_for(chunk_ids)
-    preload_s = time.perf_counter() - started
+    preload_s = preload_sentences(assistant)
     first: list[float] = []
     repeat: list[float] = []
     stages: dict[str, list[dict[str, float]]] = {"first": [], "repeat": []}
@@ -239,6 +234,17 @@ def measure_ask(
         "stages_ms": {label: stage_means(rows) for label, rows in stages.items()},
         "outcomes": dict(sorted(outcomes.items())),
     }
+
+
+def preload_sentences(assistant: Assistant) -> float:
+    """Every chunk's sentences read into the answerer's cache, as a server's first requests
+    leave it; returns the seconds it took."""
+    corpus = assistant.retriever.corpus()
+    # Units are keyed by the chunk_id metadata (Chroma's ids are the record manager's hashes).
+    chunk_ids = [str(m.get("chunk_id", i)) for m, i in zip(corpus.metas, corpus.ids, strict=True)]
+    started = time.perf_counter()
+    assistant.fallback.units.units_for(chunk_ids)
+    return time.perf_counter() - started
 
 
 def warm_up(assistant: Assistant) -> None:
