@@ -69,7 +69,7 @@ def adapt(model: Any, pairs: list[tuple[str, str]], epochs: int) -> Any:
     for _ in range(epochs):
         order = list(pairs)
         rng.shuffle(order)
-        for lo in range(0, len(order) - 1, BATCH):
+        for lo in range(0, len(order), BATCH):
             batch = order[lo : lo + BATCH]
             if len(batch) < 2:
                 continue

@@ -2,11 +2,11 @@
 
 ``python -m eval.bench.gc_pause [--kb runners] [--data-dir DIR]`` builds the Assistant as the
 API's lifespan does, freezes what exists (``gc.freeze``, as ``api/startup_gc.py`` does after
-start-up), then answers every question of the dataset, in
-every language it holds, so the tables the libraries load on first use are loaded. It prints
-the objects the collector still tracks and the time of full collections (``gc.collect(2)``).
-Every request in flight waits that long: it is the tail behind p99 at 32 connections.
-A wall-clock figure of the CPU it runs on; compare before and after on the same machine.
+start-up), then answers every question of the dataset, in every language it holds, so the
+tables the libraries load on first use are loaded. It prints the objects the collector still
+tracks and the time of full collections (``gc.collect(2)``): every request in flight waits
+that long, one source of tail latency under load. A wall-clock figure of the CPU it runs on;
+compare before and after on the same machine.
 """
 
 from __future__ import annotations
