@@ -126,7 +126,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     - ``limit_concurrency``: at the connection cap, requests get a 503;
     - ``proxy_headers=False``: the app reads ``X-Forwarded-For`` itself, only from
       ``ASSISTANT_TRUSTED_PROXIES`` (``api.ratelimit``); ``ws="none"``: no WebSocket routes;
-      ``server_header=False``: no server version in responses.
+      ``server_header=False``: no server version in responses;
+    - ``loop``: the event loop, asyncio unless ``ASSISTANT_SERVER_LOOP`` says otherwise: uvloop
+      answered a burst of keep-alive requests out of order (``Settings.server_loop``).
     """
     limits = ConnectionLimits(
         header_timeout=settings.server_header_timeout,
@@ -142,4 +144,5 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws": "none",
         "server_header": False,
         "timeout_graceful_shutdown": 10,
+        "loop": settings.server_loop,
     }

@@ -208,6 +208,13 @@ class Settings(BaseSettings):
     server_max_connections: int = Field(
         1000, ge=1, description="Open connections at most; beyond, new ones are closed at once."
     )
+    server_loop: Literal["asyncio", "uvloop", "auto"] = Field(
+        "asyncio",
+        description="uvicorn's event loop. asyncio by default: under a burst of keep-alive "
+        "requests uvloop served some connections' first requests hundreds of ms after later "
+        "ones (repeated questions at 32 connections: p99 about 10x p50, against 1.5x with "
+        "asyncio, for about 5 % fewer answers/s; BENCHMARKS.md).",
+    )
     answer_workers: int = Field(
         4,
         ge=1,

@@ -1,11 +1,13 @@
-"""HTTP side of ``help-assistant bench``: a real uvicorn (:class:`eval.bench.server.UvicornServer`),
+"""HTTP side of ``help-assistant bench``: a real ``help-assistant serve`` (the product's uvicorn
+options, through :class:`eval.bench.server.UvicornServer`),
 its cold start (process start to ``/readyz`` = 200) and ``POST /v1/answer`` under bounded
 concurrent load from :mod:`eval.bench.loadgen`, with repeated questions and with every question
 new, and optionally with several uvicorn workers.
 
 Example::
 
-    with UvicornServer(child_env(settings), log=out / "server.log", ready_path="/readyz") as srv:
+    env = child_env(settings)
+    with UvicornServer(env, out / "server.log", ready_path="/readyz", serve=True) as srv:
         print(srv.cold_start_s)
         level = asyncio.run(load(srv.url, payloads, concurrency=8, requests=400))
 """
@@ -38,7 +40,7 @@ def _start(
     args: Sequence[str] = (),
 ) -> UvicornServer:
     env = {**child_env(settings), **extra}
-    return UvicornServer(env, log, port=port, ready_path="/readyz", args=args).start()
+    return UvicornServer(env, log, port=port, ready_path="/readyz", args=args, serve=True).start()
 
 
 def measure_http(
@@ -63,7 +65,7 @@ def measure_http(
     its milliseconds went (``stages_ms``)."""
     runs = []
     timed = {"ASSISTANT_SERVER_TIMING": "true"}
-    with stage(f"Cold start: uvicorn to /readyz 200, {cold_starts} run(s)") as step:
+    with stage(f"Cold start: help-assistant serve to /readyz 200, {cold_starts} run(s)") as step:
         for i in range(cold_starts):
             step(f"run {i + 1}")
             server = _start(settings, port, log, timed)
@@ -75,6 +77,7 @@ def measure_http(
     out: dict[str, Any] = {
         "cold_start_runs_s": runs,
         "cold_start_s": round(median(runs), 3),
+        "server_loop": settings.server_loop,  # the child's too: it reads the same environment
         "levels": results,
         "server_rss_mb": rss,
         "new_levels": [],

@@ -311,8 +311,10 @@ def _http_lines(http: dict[str, Any]) -> list[str]:
     return [
         "### HTTP",
         "",
-        "A real `uvicorn api.main:create_app --factory` (one worker unless said, rate limit off) "
-        "on 127.0.0.1, `POST /v1/answer` over keep-alive connections from the bench's own lean "
+        "A real `help-assistant serve` (the product's uvicorn options, `api/server_options.py`: "
+        f"h11 with its guards, the {http.get('server_loop', 'asyncio')} event loop; one worker "
+        "unless said, rate limit off) on 127.0.0.1, `POST /v1/answer` over keep-alive "
+        "connections from the bench's own lean "
         "HTTP/1.1 client (`eval/bench/loadgen.py`; it shares the CPU with the server). One "
         "untimed pass over the questions first. *repeated*: the answer cache serves them "
         "(`api/answer_cache.py`), as any repeated question. *new*: a server with the answer "

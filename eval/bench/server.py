@@ -37,6 +37,9 @@ HOST = "127.0.0.1"
 READY_TIMEOUT_S = 180.0
 #: ``help-assistant ingest`` as a new process (the CLI's module: no PATH lookup of the script).
 INGEST_COMMAND = (sys.executable, "-m", "cli.main", "ingest")
+#: ``help-assistant serve`` as a new process: what a deployment runs (api/server_options.py's
+#: protocol, limits and event loop), where plain ``python -m uvicorn`` would take uvicorn's own.
+SERVE_COMMAND = (sys.executable, "-m", "cli.main", "serve")
 #: Readiness poll interval: short, since the bench reports the cold start to this precision.
 POLL_S = 0.02
 
@@ -82,6 +85,10 @@ def child_env(settings: Settings) -> dict[str, str]:
 class UvicornServer:
     """``python -m uvicorn api.main:create_app --factory`` on 127.0.0.1, in a child process.
 
+    With ``serve=True`` the child is ``help-assistant serve`` instead (the product's own uvicorn
+    options; it refuses to start without an index), as the bench measures it; ``args`` then are
+    its options (``--workers 2``).
+
     Settings come from ``env`` (``ASSISTANT_*``, over this process's environment); output goes
     to ``log``. :meth:`start` (or entering) waits until ``ready_path`` answers 200 and records
     ``cold_start_s``, the wall time from spawning the process; a server that exits or is not
@@ -99,10 +106,12 @@ class UvicornServer:
         ready_timeout: float = READY_TIMEOUT_S,
         args: Sequence[str] = (),
         app: str = "api.main:create_app",
+        serve: bool = False,
     ) -> None:
         self.env = offline_env({**os.environ, **env})
         self.args = list(args)  # more uvicorn options, e.g. ["--workers", "2"]
         self.app = app  # the app factory, module:function
+        self.serve = serve  # `help-assistant serve`: the product's own uvicorn options
         self.log = log
         self.port = free_port(port)
         self.url = f"http://{HOST}:{self.port}"
@@ -118,9 +127,12 @@ class UvicornServer:
 
     def start(self) -> UvicornServer:
         """Spawn the server and wait until it is ready (a failure stops it and raises)."""
-        command = [sys.executable, "-m", "uvicorn", self.app, "--factory",
-                   "--host", HOST, "--port", str(self.port), "--log-level", "info",
-                   "--timeout-graceful-shutdown", "5", *self.args]  # fmt: skip
+        if self.serve:
+            command = [*SERVE_COMMAND, "--host", HOST, "--port", str(self.port), *self.args]
+        else:
+            command = [sys.executable, "-m", "uvicorn", self.app, "--factory",
+                       "--host", HOST, "--port", str(self.port), "--log-level", "info",
+                       "--timeout-graceful-shutdown", "5", *self.args]  # fmt: skip
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
             started = time.perf_counter()

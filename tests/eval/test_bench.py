@@ -109,6 +109,9 @@ def test_quick_bench_measures_every_stage_and_writes_its_outputs(tmp_path: Path)
 
     http = result["http"]
     assert 0 < http["cold_start_s"] < 180 and http["server_rss_mb"] > 0
+    # the server is the one a deployment runs: `help-assistant serve`, with its own options
+    assert "Serving the help assistant on http://127.0.0.1:" in (out / "server.log").read_text()
+    assert http["server_loop"] == "asyncio"
     assert [lv["concurrency"] for lv in http["levels"]] == [1, 8, 32]
     assert [lv["concurrency"] for lv in http["new_levels"]] == [1, 32]
     for level in http["levels"] + http["new_levels"]:

@@ -94,6 +94,8 @@ def test_the_options_use_the_guarded_protocol() -> None:
     assert options["proxy_headers"] is False and options["limit_concurrency"] == 1000
     config = uvicorn.Config("api.main:create_app", factory=True, **options)
     assert config.timeout_keep_alive == 5
+    assert options["loop"] == "asyncio"  # uvloop served a burst out of order (Settings)
+    assert uvicorn_options(Settings(server_loop="uvloop"))["loop"] == "uvloop"
 
 
 def test_healthz_answers_through_a_bounded_slowloris(server: GuardedServer) -> None:
