@@ -212,8 +212,8 @@ class Settings(BaseSettings):
         "asyncio",
         description="uvicorn's event loop. asyncio by default: under a burst of keep-alive "
         "requests uvloop served some connections' first requests hundreds of ms after later "
-        "ones (repeated questions at 32 connections: p99 about 10x p50, against 1.5x with "
-        "asyncio, for about 5 % fewer answers/s; BENCHMARKS.md).",
+        "ones (repeated questions at 32 connections: p99 10.3x p50 against 1.3x with asyncio, "
+        "answers/s level; ASSISTANT_SERVER_LOOP=uvloop help-assistant bench, BENCHMARKS.md).",
     )
     answer_workers: int = Field(
         4,

@@ -77,7 +77,7 @@ def measure_http(
     out: dict[str, Any] = {
         "cold_start_runs_s": runs,
         "cold_start_s": round(median(runs), 3),
-        "server_loop": settings.server_loop,  # the child's too: it reads the same environment
+        "server_loop": settings.server_loop,  # the child's too: child_env hands it over
         "levels": results,
         "server_rss_mb": rss,
         "new_levels": [],

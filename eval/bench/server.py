@@ -68,12 +68,14 @@ def server_env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 def child_env(settings: Settings) -> dict[str, str]:
     """The whole environment of a child process (API server, CLI) working on ``settings``'
-    data dir: offline, no rate limit, the embedded store and the default extractive answerer."""
+    data dir, embedding backend and event loop: offline, no rate limit, the embedded store and
+    the default extractive answerer."""
     env = offline_env(dict(os.environ))
     env.update(
         ASSISTANT_DATA_DIR=str(settings.data_dir),
         ASSISTANT_ARTICLES_DIR=",".join(str(p.resolve()) for p in settings.articles_dir),
         ASSISTANT_EMBEDDING_BACKEND=settings.embedding_backend,
+        ASSISTANT_SERVER_LOOP=settings.server_loop,
         ASSISTANT_RATE_LIMIT="off",
         ASSISTANT_CHROMA_HOST="",
         ASSISTANT_DATABASE_URL="",
