@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -37,6 +39,9 @@ REPEAT_COS = 0.85
 #: A unit of another passage is considered only when it is nearly as relevant as the best one
 #: (and, see _secondary, only when it gives what the question asks and the section does not).
 SECOND_PASSAGE_RATIO = 0.8
+#: Sections whose token vectors the answerer keeps (float16, about 150 KB for a 200-token
+#: section): a knowledge base of this many sections is computed once.
+SECTION_TOKEN_CACHE = 2048
 #: A unit "gives" the asked-for kind of answer at this fit or above (answer_fit.py scale).
 FITS = 0.5
 _WORD = re.compile(r"[a-z0-9']+")
@@ -139,8 +144,15 @@ class ExtractiveAnswerer:
         section_ranker: LinearRanker | None = None,
         lead_ranker: LinearRanker | None = None,
         embed_texts: Callable[[list[str]], list[list[float]]] | None = None,
+        token_vectors: Callable[[list[str]], list[np.ndarray] | None] | None = None,
     ) -> None:
         self.units = units
+        #: contextual token vectors of texts (assistant/embeddings.token_vectors), for the
+        #: section ranker's late-interaction feature; without them the feature is 0 for every
+        #: candidate, which leaves their order to the other features
+        self.token_vectors = token_vectors
+        self._section_tokens: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._tokens_lock = threading.Lock()
         #: embeds the previous answer's sentences, so a paraphrase of one (an LLM's, or a
         #: client's own wording) counts as said; without it only the same words do
         self.embed_texts = embed_texts
@@ -156,7 +168,11 @@ class ExtractiveAnswerer:
         passages: Sequence[Passage],
         qtype: QType = "other",
         previous: Sequence[str] = (),
+        token_texts: Sequence[str] = (),
     ) -> Draft | None:
+        """The draft answer to ``question`` from ``passages``. ``token_texts`` are the texts
+        ``query_vector`` was embedded from (default ``question``): their token vectors meet the
+        sections', each text counting equally, as their vectors do."""
         if not passages:
             return None
         said = _normalised(" ".join(previous))
@@ -196,6 +212,8 @@ class ExtractiveAnswerer:
                                       qwords, fit, qtype, said_words)
             for i in unit_scores
         }  # fmt: skip
+        for i, value in self._maxsim(token_texts or [question], candidates, features).items():
+            features[i]["maxsim"] = value
         ranked = sorted(features, key=lambda i: (-self.section_ranker.score(features[i]), i))
         order = ranked + [i for i in range(len(candidates)) if i not in features]
         scored: list[tuple[float, float, int, StoredUnit]] = [
@@ -227,6 +245,42 @@ class ExtractiveAnswerer:
         draft.sections = [(candidates[i].chunk_id, features[i]) for i in ranked]
         draft.leads = leads
         return draft
+
+    def _maxsim(
+        self, texts: Sequence[str], candidates: Sequence[Passage], features: Mapping[int, object]
+    ) -> dict[int, float]:
+        """Late interaction (MaxSim, as in ColBERT: Khattab and Zaharia, SIGIR 2020): each token
+        of the question meets its most similar token of the section (heading and text), and the
+        similarities are averaged. One sentence vector per unit blurs a section's details; the
+        tokens keep the one word that matches. The sections' token vectors are computed on
+        first use and kept (bounded), the question's come with its embedding. Several question
+        texts (a message and its question without the note about the asker) count equally."""
+        if self.token_vectors is None:
+            return {}
+        questions = [q for q in self.token_vectors(list(texts)) or [] if len(q)]
+        if not questions:
+            return {}
+        with self._tokens_lock:
+            missing = {candidates[i].chunk_id: candidates[i] for i in features
+                       if candidates[i].chunk_id not in self._section_tokens}  # fmt: skip
+        if missing:
+            texts = [f"{p.section}\n{p.text}" for p in missing.values()]
+            fresh = self.token_vectors(texts)
+            if fresh is None:
+                return {}
+            with self._tokens_lock:
+                for chunk_id, vectors in zip(missing, fresh, strict=True):
+                    self._section_tokens[chunk_id] = vectors.astype(np.float16)
+                while len(self._section_tokens) > SECTION_TOKEN_CACHE:
+                    self._section_tokens.popitem(last=False)
+        out = {}
+        with self._tokens_lock:
+            sections = {i: self._section_tokens.get(candidates[i].chunk_id) for i in features}
+        for i, found in sections.items():
+            if found is not None and len(found):
+                section = found.astype(np.float32).T
+                out[i] = float(np.mean([(q @ section).max(axis=1).mean() for q in questions]))
+        return out
 
     def _said_vectors(
         self, previous: Sequence[str], by_chunk: Mapping[str, Sequence[StoredUnit]]

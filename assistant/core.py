@@ -61,6 +61,7 @@ class Answerer(Protocol):
         passages: Sequence[Passage],
         qtype: QType = "other",
         previous: Sequence[str] = (),
+        token_texts: Sequence[str] = (),
     ) -> Draft | None: ...
 
 
@@ -297,6 +298,10 @@ class Assistant:
         draft = self.answerer.compose(
             self.synonyms.expand(query.lexical), qvec_retrieval.tolist(), passages,
             qtype=qtype, previous=previous[-1:],
+            # word-for-word matching reads the question alone beside a note about the asker:
+            # "running for years" must not match a return-to-running section (the note still
+            # counts through the vector, `own`)
+            token_texts=[query.bare or query.text],
         )  # fmt: skip
         confidence = self._confidence(draft, query.text, trace)
         if draft is not None:

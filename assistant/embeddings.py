@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from assistant.settings import PACKAGED_MODEL, Settings, StartupError
@@ -59,10 +60,10 @@ def make_embeddings(settings: Settings) -> Embeddings:
 
         torch.set_num_threads(settings.torch_threads)
     if settings.embedding_backend == "torch":
-        from langchain_huggingface import HuggingFaceEmbeddings
+        from assistant.torch_backend import TorchEmbeddings
 
         try:
-            return HuggingFaceEmbeddings(
+            return TorchEmbeddings(
                 model_name=model,
                 model_kwargs={"device": "cpu"},
                 encode_kwargs={"normalize_embeddings": True, "batch_size": 32},
@@ -105,6 +106,15 @@ def make_query_embeddings(settings: Settings) -> Embeddings:
     return MicroBatcher(embeddings, settings.embed_batch_window_ms, settings.embed_batch_size)
 
 
+def token_vectors(embeddings: Embeddings, texts: list[str]) -> list[np.ndarray] | None:
+    """Each text's contextual token vectors (unit length, one row per word piece), from a
+    backend that has them (the ONNX and torch ones, and the wrappers around them); ``None``
+    from any other LangChain Embeddings, whose answers then go without the late-interaction
+    feature (assistant/answering.py)."""
+    method = getattr(embeddings, "token_vectors", None)
+    return method(texts) if callable(method) else None
+
+
 @lru_cache(maxsize=4)
 def load_tokenizer(model_setting: str) -> PreTrainedTokenizerBase:
     """The model's own tokenizer, to measure chunks in the units the model truncates by."""
@@ -133,6 +143,9 @@ class LazyEmbeddings(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self.inner.embed_query(text)
+
+    def token_vectors(self, texts: list[str]) -> list[np.ndarray] | None:
+        return token_vectors(self.inner, texts)
 
 
 class PendingEmbeddings(Embeddings):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from functools import partial
 from typing import TYPE_CHECKING
 
 from langchain_core.embeddings import Embeddings
@@ -13,6 +14,7 @@ from assistant.answering import ExtractiveAnswerer
 from assistant.chunks import units_collection
 from assistant.confidence import zipf
 from assistant.core import Answerer, Assistant
+from assistant.embeddings import token_vectors
 from assistant.ranking import LinearRanker
 from assistant.retrieval import HybridRetriever
 from assistant.safety import SafetyGate
@@ -67,6 +69,7 @@ def build_assistant(
         max_words=settings.max_answer_words,
         max_list_words=settings.max_list_words,
         embed_texts=embeddings.embed_documents,
+        token_vectors=partial(token_vectors, embeddings),
         section_ranker=section_ranker,
     )
     answerer: Answerer = extractive

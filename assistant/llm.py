@@ -70,8 +70,11 @@ class ChatModelAnswerer:
         passages: Sequence[Passage],
         qtype: QType = "other",
         previous: Sequence[str] = (),
+        token_texts: Sequence[str] = (),
     ) -> Draft | None:
-        extractive = self.fallback.compose(question, query_vector, passages, qtype, previous)
+        extractive = self.fallback.compose(
+            question, query_vector, passages, qtype, previous, token_texts
+        )
         if extractive is None:
             return None
         sources = list(passages[: self.max_sources])

@@ -18,6 +18,7 @@ import logging
 import os
 import threading
 import warnings
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,11 @@ from langchain_core.embeddings import Embeddings
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 MAX_TOKENS = 256
+#: Texts of at most this many word pieces (questions) keep their token vectors in a bounded
+#: cache (``TOKEN_CACHE`` texts, about 15 KB each in float16) for
+#: :meth:`OnnxEmbeddings.token_vectors`.
+QUESTION_TOKENS = 64
+TOKEN_CACHE = 1024
 
 
 def _export(model_dir: str, target: Path) -> None:
@@ -46,11 +52,12 @@ def _export(model_dir: str, target: Path) -> None:
             ).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(out.dtype)
             pooled = (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, dim=1)
+            # the token states too: the answerer's late-interaction feature reads them
+            return torch.nn.functional.normalize(pooled, dim=1), out
 
     sample = tokenizer(["warm up", "calf raises for runners"], return_tensors="pt", padding=True)
     tmp = _temporary(target)
-    axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "tokens")}
     # The tracer warns about Python-side shape checks in transformers; they are constant for
     # this model and the export is verified against sentence-transformers in the tests.
     try:
@@ -61,7 +68,7 @@ def _export(model_dir: str, target: Path) -> None:
                 tuple(sample[name] for name in INPUTS),
                 str(tmp),
                 input_names=list(INPUTS),
-                output_names=["embedding"],
+                output_names=["embedding", "tokens"],
                 dynamic_axes={**axes, "embedding": {0: "batch"}},
                 opset_version=17,
                 dynamo=False,
@@ -104,12 +111,14 @@ def ensure_export(model_dir: str, cache_dir: Path, quantize: bool) -> Path:
     key = hashlib.sha256(str(Path(model_dir).resolve()).encode()).hexdigest()[:12]
     folder = cache_dir / key
     folder.mkdir(parents=True, exist_ok=True)
-    fp32 = folder / "model.onnx"
+    # "-tokens": the export with the token states as a second output (an older cache's
+    # model.onnx has only the pooled one, and is left as it is)
+    fp32 = folder / "model-tokens.onnx"
     if not fp32.exists():
         _export(model_dir, fp32)
     if not quantize:
         return fp32
-    int8 = folder / "model-int8-per-channel.onnx"
+    int8 = folder / "model-tokens-int8-per-channel.onnx"
     if not int8.exists():
         _quantize(fp32, int8)
     return int8
@@ -147,6 +156,7 @@ class OnnxEmbeddings(Embeddings):
         self.tokenizer.enable_padding()
         self.batch_size = batch_size
         self._lock = threading.Lock()  # the Rust tokenizer's padding state is per object
+        self._tokens: OrderedDict[str, np.ndarray] = OrderedDict()
 
     @classmethod
     def from_model_dir(
@@ -155,14 +165,46 @@ class OnnxEmbeddings(Embeddings):
         return cls(ensure_export(model_dir, cache_dir, quantize), model_dir, threads)
 
     def _run(self, texts: list[str]) -> np.ndarray:
+        pooled, _ = self._forward(texts)
+        return pooled
+
+    def _forward(self, texts: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Pooled vectors, and each text's token vectors (unit length, [CLS]/[SEP] and padding
+        left out). The token vectors of question-sized texts are kept a while, so the answerer's
+        :meth:`token_vectors` of a question embedded just before costs no second model call."""
         with self._lock:
             encodings = self.tokenizer.encode_batch(texts)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         feed = {
             "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "attention_mask": mask,
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
-        return np.asarray(self.session.run(None, feed)[0], dtype=np.float32)
+        pooled, states = self.session.run(None, feed)
+        tokens = []
+        for row, length in zip(states, mask.sum(axis=1).tolist(), strict=True):
+            inner = np.asarray(row[1 : max(1, length - 1)], dtype=np.float32)
+            norms = np.linalg.norm(inner, axis=1, keepdims=True)
+            tokens.append(inner / np.maximum(norms, 1e-12))
+        with self._lock:
+            for text, found in zip(texts, tokens, strict=True):
+                if len(found) <= QUESTION_TOKENS:
+                    self._tokens[text] = found.astype(np.float16)
+                    self._tokens.move_to_end(text)
+            while len(self._tokens) > TOKEN_CACHE:
+                self._tokens.popitem(last=False)
+        return np.asarray(pooled, dtype=np.float32), tokens
+
+    def token_vectors(self, texts: list[str]) -> list[np.ndarray]:
+        """Each text's contextual token vectors, one unit-length row per word piece."""
+        with self._lock:
+            found = {t: self._tokens[t].astype(np.float32) for t in texts if t in self._tokens}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        order = sorted(missing, key=len)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            found.update(zip(batch, self._forward(batch)[1], strict=True))
+        return [found[t] for t in texts]
 
     #: A query is embedded exactly as a document is (no instruction prefix; padding is masked
     #: out of the pooling), so a message's few texts can share one call

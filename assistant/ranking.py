@@ -43,6 +43,7 @@ SECTION_FEATURES = (
     "same_article",  # 1 when the section is in the top passage's article
     "heading_type",  # 1 when the heading asks the question's kind of question (qtype.py)
     "said",  # share of the section's words the previous answer used (0 when none)
+    "maxsim",  # late interaction: question tokens' best cosine in the section, averaged
 )
 #: Inputs of the lead ranker, per unit of the chosen section.
 LEAD_FEATURES = (

@@ -180,3 +180,31 @@ def test_bad_questions_are_client_errors(kb_assistant: Assistant, question: str)
 def test_too_much_history_is_a_client_error(kb_assistant: Assistant) -> None:
     with pytest.raises(InvalidQuestionError, match="limit is 20"):
         kb_assistant.answer("warm up?", [Turn(role="user", content="hi")] * 21)
+
+
+def test_sections_are_ranked_with_late_interaction(kb_assistant: Assistant) -> None:
+    from assistant.trace import AnswerTrace
+
+    answerer = kb_assistant.fallback
+    tokens = answerer.token_vectors
+    assert tokens is not None
+    calls: list[list[str]] = []
+    answerer.token_vectors = lambda texts: calls.append(list(texts)) or tokens(texts)
+    answerer._section_tokens.clear()
+    try:
+        trace = AnswerTrace()
+        kb_assistant.answer("how many sets of calf raises should I do?", trace=trace)
+        first = len(calls)
+        kb_assistant.answer("how many sets of calf raises should I do?")
+    finally:
+        answerer.token_vectors = tokens
+    values = [features["maxsim"] for _, features in trace.sections]
+    assert len(values) >= 2 and all(0.0 < v <= 1.0 for v in values)
+    # each question token's best match, averaged: the same as computing it here
+    by_id = {p.chunk_id: p for p in trace.passages}
+    best_id, best = trace.sections[0]
+    passage = by_id[best_id]
+    question, section = tokens([trace.query]) + tokens([f"{passage.section}\n{passage.text}"])
+    assert abs(float((question @ section.T).max(axis=1).mean()) - best["maxsim"]) < 1e-2
+    # a section's token vectors are computed once: the second answer asks only for the question
+    assert first == 2 and len(calls) == 3 and len(calls[2]) == 1

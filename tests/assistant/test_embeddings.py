@@ -104,3 +104,45 @@ def test_pending_embeddings_wait_for_the_model_and_share_its_failure() -> None:
     failed.set_exception(ValueError("unknown embedding backend"))
     with pytest.raises(ValueError, match="unknown embedding backend"):
         PendingEmbeddings(failed).embed_query("x")
+
+
+@pytest.mark.parametrize(("backend", "floor"), [("onnx", 0.9999), ("onnx-int8", 0.95)])
+def test_token_vectors_match_torch_and_a_question_costs_no_second_call(
+    tmp_path: Path, backend: str, floor: float
+) -> None:
+    from assistant.embeddings import token_vectors
+
+    texts = TEXTS[:2]
+    reference = token_vectors(make_embeddings(Settings(embedding_backend="torch")), texts)
+    onnx = make_embeddings(Settings(data_dir=tmp_path, embedding_backend=backend))
+    got = token_vectors(onnx, texts)
+    assert reference is not None and got is not None
+    for mine, theirs, text in zip(got, reference, texts, strict=True):
+        # one row per word piece, [CLS] and [SEP] left out, each of unit length
+        pieces = len(onnx.tokenizer.encode(text).ids) - 2  # type: ignore[attr-defined]
+        assert mine.shape == theirs.shape == (pieces, 384)
+        assert np.allclose(np.linalg.norm(mine, axis=1), 1.0, atol=1e-4)
+        assert (np.sum(mine * theirs, axis=1) >= floor).all()
+
+    # a question just embedded keeps its token vectors: asking for them runs no model call
+    question = "how many sets of calf raises should a beginner do?"
+    onnx.embed_query(question)
+    forward = onnx._forward  # type: ignore[attr-defined]
+    onnx._forward = lambda batch: pytest.fail(f"a second model call for {batch}")  # type: ignore[attr-defined]
+    try:
+        kept = token_vectors(onnx, [question])
+    finally:
+        onnx._forward = forward  # type: ignore[attr-defined]
+    assert kept is not None
+    assert np.allclose(kept[0], token_vectors(onnx, [question + " "])[0], atol=1e-2)
+
+
+def test_embeddings_without_token_vectors_give_none() -> None:
+    from langchain_core.embeddings import DeterministicFakeEmbedding
+
+    from assistant.embeddings import LazyEmbeddings, token_vectors
+
+    assert token_vectors(DeterministicFakeEmbedding(size=8), ["calf raises"]) is None
+    lazy = LazyEmbeddings(Settings())
+    lazy._inner = DeterministicFakeEmbedding(size=8)
+    assert token_vectors(lazy, ["calf raises"]) is None
