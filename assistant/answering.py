@@ -12,7 +12,7 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -245,6 +245,29 @@ class ExtractiveAnswerer:
         draft.sections = [(candidates[i].chunk_id, features[i]) for i in ranked]
         draft.leads = leads
         return draft
+
+    def warm(self, sections: Iterable[tuple[str, str, str]], batch: int = 16) -> int:
+        """Compute now the token vectors of ``(chunk id, heading, text)`` sections not yet kept
+        (at most the cache's size), so that no question waits for them; returns how many were
+        computed. The server does this for the whole knowledge base once it is ready."""
+        if self.token_vectors is None:
+            return 0
+        with self._tokens_lock:
+            todo = [(c, f"{h}\n{t}") for c, h, t in sections if c not in self._section_tokens]
+        todo = todo[:SECTION_TOKEN_CACHE]
+        done = 0
+        for start in range(0, len(todo), batch):
+            part = todo[start : start + batch]
+            fresh = self.token_vectors([text for _, text in part])
+            if fresh is None:
+                return done
+            with self._tokens_lock:
+                for (chunk_id, _), vectors in zip(part, fresh, strict=True):
+                    self._section_tokens[chunk_id] = vectors.astype(np.float16)
+                while len(self._section_tokens) > SECTION_TOKEN_CACHE:
+                    self._section_tokens.popitem(last=False)
+            done += len(part)
+        return done
 
     def _maxsim(
         self, texts: Sequence[str], candidates: Sequence[Passage], features: Mapping[int, object]

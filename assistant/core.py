@@ -7,6 +7,7 @@ reply, deciding the contract's outcome on the way. Build it with
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections import OrderedDict
@@ -49,6 +50,8 @@ from assistant.types import (
     Passage,
     Turn,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class Answerer(Protocol):
@@ -183,6 +186,21 @@ class Assistant:
         were walked by every full collection (``python -m eval.bench.gc_pause``)."""
         self._sync()
         self._speller()
+
+    def warm_answerer(self) -> int:
+        """The extractive answerer's token vectors for every section of the current knowledge
+        base (see :meth:`ExtractiveAnswerer.warm`): the server runs it on a thread once it has
+        started, so new questions do not compute them one section at a time."""
+        corpus = self.retriever.corpus()
+        sections = (
+            (str(m.get("chunk_id", i)), str(m.get("section", "")), body)
+            for i, m, body in zip(corpus.ids, corpus.metas, corpus.bodies, strict=True)
+        )
+        started = time.perf_counter()
+        done = self.fallback.warm(sections)
+        took = time.perf_counter() - started
+        logger.info("section token vectors: %d computed in %.1f s", done, took)
+        return done
 
     def _speller(self) -> SpellCorrector:
         """Built from the current knowledge base's own words, once per version."""

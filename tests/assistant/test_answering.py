@@ -208,3 +208,20 @@ def test_sections_are_ranked_with_late_interaction(kb_assistant: Assistant) -> N
     assert abs(float((question @ section.T).max(axis=1).mean()) - best["maxsim"]) < 1e-2
     # a section's token vectors are computed once: the second answer asks only for the question
     assert first == 2 and len(calls) == 3 and len(calls[2]) == 1
+
+
+def test_warming_computes_every_section_once_ahead(kb_assistant: Assistant) -> None:
+    answerer = kb_assistant.fallback
+    answerer._section_tokens.clear()
+    sections = len(kb_assistant.retriever.corpus())
+    assert kb_assistant.warm_answerer() == sections
+    assert kb_assistant.warm_answerer() == 0  # kept: nothing to compute again
+    tokens = answerer.token_vectors
+    assert tokens is not None
+    calls: list[list[str]] = []
+    answerer.token_vectors = lambda texts: calls.append(list(texts)) or tokens(texts)
+    try:
+        kb_assistant.answer("what do I do if my toes cramp during toe yoga?")
+    finally:
+        answerer.token_vectors = tokens
+    assert calls == [["what do I do if my toes cramp during toe yoga?"]]
