@@ -49,6 +49,7 @@ def build_assistant(
     ``/readyz`` or question; a failure is left to those, as before (the server starts and is
     not ready).
     """
+    limit_blas_threads(settings.blas_threads)
     if embeddings is None:
         from assistant.embeddings import make_embeddings
 
@@ -99,6 +100,14 @@ def build_assistant(
         threading.Thread(target=_warm_answerer, args=(assistant,), name="warm-sections",
                          daemon=True).start()  # fmt: skip
     return assistant
+
+
+def limit_blas_threads(threads: int) -> None:
+    """numpy's BLAS thread pool for the whole process (``Settings.blas_threads``; 0: as is)."""
+    if threads:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=threads, user_api="blas")  # kept: not used as a context
 
 
 def _warm_answerer(assistant: Assistant) -> None:

@@ -93,6 +93,14 @@ class Settings(BaseSettings):
     torch_threads: int = Field(
         0, ge=0, description="Torch/ONNX intra-op threads; 0 = library default."
     )
+    blas_threads: int = Field(
+        1,
+        ge=0,
+        description="numpy's BLAS (OpenBLAS) threads; 0 = library default (one per core). "
+        "Requests answer on threads of their own, and OpenBLAS's threads spin-wait beside ONNX "
+        "Runtime's: the section ranker's token products then cost most of a request under load "
+        "(BENCHMARKS.md, new questions at 32 connections).",
+    )
     embed_batch_window_ms: float = Field(
         0.0,
         ge=0.0,

@@ -225,3 +225,12 @@ def test_warming_computes_every_section_once_ahead(kb_assistant: Assistant) -> N
     finally:
         answerer.token_vectors = tokens
     assert calls == [["what do I do if my toes cramp during toe yoga?"]]
+
+
+def test_the_assistant_runs_numpy_on_one_blas_thread(kb_assistant: Assistant) -> None:
+    # OpenBLAS's own threads spin-wait beside ONNX Runtime's under concurrent requests
+    from threadpoolctl import threadpool_info
+
+    assert kb_assistant.settings.blas_threads == 1
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas and all(pool["num_threads"] == 1 for pool in blas)
