@@ -170,8 +170,9 @@ def _ask_lines(result: dict[str, Any]) -> list[str]:
         "### In-process ask",
         "",
         f"`Assistant.answer` over {ask['questions']} questions of the evaluation set (with their "
-        "history). Untimed first: one warm-up answer and a preload of every chunk's sentences "
-        "into the answerer's cache (the state a server reaches after its first requests). Then "
+        "history). Untimed first: one warm-up answer, a preload of every chunk's sentences "
+        "into the answerer's cache and the sections' token vectors, which a server computes "
+        "once started (the state a server reaches after its first requests). Then "
         "a *first* pass (each question new to the process: its query vector is computed) and "
         f"{ask['passes']} *repeat* pass(es). The Assistant caches query vectors by normalised "
         "question text (LRU, 10,000 entries), so a repeated question skips the embedding; there "
