@@ -125,6 +125,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        assistant = getattr(state, "assistant", None)
+        if assistant is not None and hasattr(assistant, "stop_warming"):
+            await run_in_threadpool(assistant.stop_warming)
         await run_in_threadpool(state.answer_writer.close)
         state.storage.close()
         if embeddings is not None and hasattr(embeddings, "close"):

@@ -246,10 +246,16 @@ class ExtractiveAnswerer:
         draft.leads = leads
         return draft
 
-    def warm(self, sections: Iterable[tuple[str, str, str]], batch: int = 16) -> int:
+    def warm(
+        self,
+        sections: Iterable[tuple[str, str, str]],
+        batch: int = 16,
+        stop: threading.Event | None = None,
+    ) -> int:
         """Compute now the token vectors of ``(chunk id, heading, text)`` sections not yet kept
         (at most the cache's size), so that no question waits for them; returns how many were
-        computed. The server does this for the whole knowledge base once it is ready."""
+        computed. The server does this for the whole knowledge base once it is ready; ``stop``
+        ends it after the batch in hand (a shutdown)."""
         if self.token_vectors is None:
             return 0
         with self._tokens_lock:
@@ -257,6 +263,8 @@ class ExtractiveAnswerer:
         todo = todo[:SECTION_TOKEN_CACHE]
         done = 0
         for start in range(0, len(todo), batch):
+            if stop is not None and stop.is_set():
+                return done
             part = todo[start : start + batch]
             fresh = self.token_vectors([text for _, text in part])
             if fresh is None:

@@ -7,8 +7,10 @@ reply, deciding the contract's outcome on the way. Build it with
 
 from __future__ import annotations
 
+import atexit
 import logging
 import re
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -99,6 +101,8 @@ class Assistant:
         self.retriever = retriever
         self.answerer = answerer
         self.fallback = fallback
+        self._warm_stop = threading.Event()
+        self._warming: threading.Thread | None = None
         self.gate = gate
         self.synonyms = synonyms or Synonyms()
         self.classify_intent = conversation
@@ -187,17 +191,48 @@ class Assistant:
         self._sync()
         self._speller()
 
-    def warm_answerer(self) -> int:
+    def start_warming(self) -> None:
+        """:meth:`warm_answerer` on a thread (the server's start-up: it is ready meanwhile, and
+        a question that comes first computes its own sections). :meth:`stop_warming` ends it,
+        as does the interpreter's exit: a thread killed inside ONNX Runtime aborts the process."""
+        if self._warming is not None:
+            return
+        stop = self._warm_stop
+
+        def run() -> None:
+            try:
+                self.warm_answerer(stop)
+            except Exception as exc:  # noqa: BLE001 - an optimisation: questions compute theirs
+                logger.warning("section token vectors not computed ahead: %s", exc)
+            finally:
+                atexit.unregister(halt)
+
+        def halt() -> None:
+            stop.set()
+            thread.join(timeout=10)
+
+        thread = threading.Thread(target=run, name="warm-sections", daemon=True)
+        self._warming = thread
+        atexit.register(halt)
+        thread.start()
+
+    def stop_warming(self, timeout: float = 10.0) -> None:
+        """End :meth:`start_warming`'s thread after the batch in hand, and wait for it."""
+        self._warm_stop.set()
+        if self._warming is not None:
+            self._warming.join(timeout=timeout)
+
+    def warm_answerer(self, stop: threading.Event | None = None) -> int:
         """The extractive answerer's token vectors for every section of the current knowledge
-        base (see :meth:`ExtractiveAnswerer.warm`): the server runs it on a thread once it has
-        started, so new questions do not compute them one section at a time."""
+        base (see :meth:`ExtractiveAnswerer.warm`), so new questions do not compute them one
+        section at a time; ``stop`` ends it after the batch in hand."""
         corpus = self.retriever.corpus()
         sections = (
             (str(m.get("chunk_id", i)), str(m.get("section", "")), body)
             for i, m, body in zip(corpus.ids, corpus.metas, corpus.bodies, strict=True)
         )
         started = time.perf_counter()
-        done = self.fallback.warm(sections)
+        done = self.fallback.warm(sections, stop=stop)
         took = time.perf_counter() - started
         logger.info("section token vectors: %d computed in %.1f s", done, took)
         return done

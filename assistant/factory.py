@@ -95,10 +95,7 @@ def build_assistant(
     if preload_index and isinstance(retriever, HybridRetriever) and not settings.chroma_host:
         with contextlib.suppress(Exception):  # noqa: BLE001 - readiness reports it
             assistant.prepare()
-        # the section ranker's token vectors of the whole knowledge base, on a thread: the
-        # server is ready meanwhile, and a question that comes first computes its own sections
-        threading.Thread(target=_warm_answerer, args=(assistant,), name="warm-sections",
-                         daemon=True).start()  # fmt: skip
+        assistant.start_warming()  # the section ranker's token vectors, on a thread
     return assistant
 
 
@@ -108,13 +105,6 @@ def limit_blas_threads(threads: int) -> None:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(limits=threads, user_api="blas")  # kept: not used as a context
-
-
-def _warm_answerer(assistant: Assistant) -> None:
-    try:
-        assistant.warm_answerer()
-    except Exception as exc:  # noqa: BLE001 - an optimisation: questions compute what is missing
-        logging.getLogger(__name__).warning("section token vectors not computed ahead: %s", exc)
 
 
 def _warm_up(gate: SafetyGate, settings: Settings) -> None:

@@ -234,3 +234,16 @@ def test_the_assistant_runs_numpy_on_one_blas_thread(kb_assistant: Assistant) ->
     assert kb_assistant.settings.blas_threads == 1
     blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
     assert blas and all(pool["num_threads"] == 1 for pool in blas)
+
+
+def test_warming_on_a_thread_stops_when_asked(kb_settings, embeddings) -> None:  # type: ignore[no-untyped-def]
+    # a server's start-up warms on a thread; its shutdown (and the interpreter's exit) stops it
+    # after the batch in hand: a thread killed inside ONNX Runtime would abort the process
+    from assistant.factory import build_assistant
+
+    warming = build_assistant(kb_settings, embeddings=embeddings, preload_index=True)
+    thread = warming._warming
+    assert thread is not None
+    warming.stop_warming()
+    assert not thread.is_alive()
+    assert len(warming.fallback._section_tokens) < len(warming.retriever.corpus())
