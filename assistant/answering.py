@@ -168,11 +168,10 @@ class ExtractiveAnswerer:
         passages: Sequence[Passage],
         qtype: QType = "other",
         previous: Sequence[str] = (),
-        token_texts: Sequence[str] = (),
+        token_text: str = "",
     ) -> Draft | None:
-        """The draft answer to ``question`` from ``passages``. ``token_texts`` are the texts
-        ``query_vector`` was embedded from (default ``question``): their token vectors meet the
-        sections', each text counting equally, as their vectors do."""
+        """The draft answer to ``question`` from ``passages``. ``token_text`` is the text whose
+        token vectors meet the sections' (default ``question``)."""
         if not passages:
             return None
         said = _normalised(" ".join(previous))
@@ -212,7 +211,7 @@ class ExtractiveAnswerer:
                                       qwords, fit, qtype, said_words)
             for i in unit_scores
         }  # fmt: skip
-        for i, value in self._maxsim(token_texts or [question], candidates, features).items():
+        for i, value in self._maxsim(token_text or question, candidates, features).items():
             features[i]["maxsim"] = value
         ranked = sorted(features, key=lambda i: (-self.section_ranker.score(features[i]), i))
         order = ranked + [i for i in range(len(candidates)) if i not in features]
@@ -247,71 +246,63 @@ class ExtractiveAnswerer:
         return draft
 
     def warm(
-        self,
-        sections: Iterable[tuple[str, str, str]],
-        batch: int = 16,
-        stop: threading.Event | None = None,
+        self, passages: Iterable[Passage], batch: int = 16, stop: threading.Event | None = None
     ) -> int:
-        """Compute now the token vectors of ``(chunk id, heading, text)`` sections not yet kept
-        (at most the cache's size), so that no question waits for them; returns how many were
-        computed. The server does this for the whole knowledge base once it is ready; ``stop``
-        ends it after the batch in hand (a shutdown)."""
-        if self.token_vectors is None:
-            return 0
+        """Compute now the token vectors of the passages' sections not yet kept (at most the
+        cache's size), so that no question waits for them; returns how many were computed. The
+        server does this for the whole knowledge base once it is ready; ``stop`` ends it after
+        the batch in hand (a shutdown)."""
         with self._tokens_lock:
-            todo = [(c, f"{h}\n{t}") for c, h, t in sections if c not in self._section_tokens]
+            todo = [p for p in passages if p.chunk_id not in self._section_tokens]
         todo = todo[:SECTION_TOKEN_CACHE]
         done = 0
         for start in range(0, len(todo), batch):
-            if stop is not None and stop.is_set():
-                return done
             part = todo[start : start + batch]
-            fresh = self.token_vectors([text for _, text in part])
-            if fresh is None:
-                return done
-            with self._tokens_lock:
-                for (chunk_id, _), vectors in zip(part, fresh, strict=True):
-                    self._section_tokens[chunk_id] = vectors.astype(np.float16)
-                while len(self._section_tokens) > SECTION_TOKEN_CACHE:
-                    self._section_tokens.popitem(last=False)
+            if (stop is not None and stop.is_set()) or not self._keep(part):
+                break
             done += len(part)
         return done
 
+    def _keep(self, passages: Sequence[Passage]) -> bool:
+        """Compute and keep the token vectors of the passages' sections (heading and text);
+        False when the embeddings have none."""
+        if self.token_vectors is None:
+            return False
+        fresh = self.token_vectors([f"{p.section}\n{p.text}" for p in passages])
+        if fresh is None:
+            return False
+        with self._tokens_lock:
+            for passage, vectors in zip(passages, fresh, strict=True):
+                self._section_tokens[passage.chunk_id] = vectors.astype(np.float16)
+            while len(self._section_tokens) > SECTION_TOKEN_CACHE:
+                self._section_tokens.popitem(last=False)
+        return True
+
     def _maxsim(
-        self, texts: Sequence[str], candidates: Sequence[Passage], features: Mapping[int, object]
+        self, text: str, candidates: Sequence[Passage], features: Mapping[int, object]
     ) -> dict[int, float]:
         """Late interaction (MaxSim, as in ColBERT: Khattab and Zaharia, SIGIR 2020): each token
         of the question meets its most similar token of the section (heading and text), and the
         similarities are averaged. One sentence vector per unit blurs a section's details; the
         tokens keep the one word that matches. The sections' token vectors are computed on
-        first use and kept (bounded), the question's come with its embedding. Several question
-        texts (a message and its question without the note about the asker) count equally."""
+        first use and kept (bounded), the question's come with its embedding."""
         if self.token_vectors is None:
             return {}
-        questions = [q for q in self.token_vectors(list(texts)) or [] if len(q)]
-        if not questions:
+        question = (self.token_vectors([text]) or [np.empty((0, 0))])[0]
+        if not len(question):
             return {}
         with self._tokens_lock:
             missing = {candidates[i].chunk_id: candidates[i] for i in features
                        if candidates[i].chunk_id not in self._section_tokens}  # fmt: skip
-        if missing:
-            texts = [f"{p.section}\n{p.text}" for p in missing.values()]
-            fresh = self.token_vectors(texts)
-            if fresh is None:
-                return {}
-            with self._tokens_lock:
-                for chunk_id, vectors in zip(missing, fresh, strict=True):
-                    self._section_tokens[chunk_id] = vectors.astype(np.float16)
-                while len(self._section_tokens) > SECTION_TOKEN_CACHE:
-                    self._section_tokens.popitem(last=False)
-        out = {}
+        if missing and not self._keep(list(missing.values())):
+            return {}
         with self._tokens_lock:
             sections = {i: self._section_tokens.get(candidates[i].chunk_id) for i in features}
-        for i, found in sections.items():
-            if found is not None and len(found):
-                section = found.astype(np.float32).T
-                out[i] = float(np.mean([(q @ section).max(axis=1).mean() for q in questions]))
-        return out
+        return {
+            i: float((question @ found.astype(np.float32).T).max(axis=1).mean())
+            for i, found in sections.items()
+            if found is not None and len(found)
+        }
 
     def _said_vectors(
         self, previous: Sequence[str], by_chunk: Mapping[str, Sequence[StoredUnit]]

@@ -66,7 +66,7 @@ class Answerer(Protocol):
         passages: Sequence[Passage],
         qtype: QType = "other",
         previous: Sequence[str] = (),
-        token_texts: Sequence[str] = (),
+        token_text: str = "",
     ) -> Draft | None: ...
 
 
@@ -227,10 +227,7 @@ class Assistant:
         base (see :meth:`ExtractiveAnswerer.warm`), so new questions do not compute them one
         section at a time; ``stop`` ends it after the batch in hand."""
         corpus = self.retriever.corpus()
-        sections = (
-            (str(m.get("chunk_id", i)), str(m.get("section", "")), body)
-            for i, m, body in zip(corpus.ids, corpus.metas, corpus.bodies, strict=True)
-        )
+        sections = (self.retriever.passage(corpus, i) for i in range(len(corpus)))
         started = time.perf_counter()
         done = self.fallback.warm(sections, stop=stop)
         took = time.perf_counter() - started
@@ -354,7 +351,7 @@ class Assistant:
             # word-for-word matching reads the question alone beside a note about the asker:
             # "running for years" must not match a return-to-running section (the note still
             # counts through the vector, `own`)
-            token_texts=[query.bare or query.text],
+            token_text=query.bare or query.text,
         )  # fmt: skip
         confidence = self._confidence(draft, query.text, trace)
         if draft is not None:

@@ -70,10 +70,10 @@ class ChatModelAnswerer:
         passages: Sequence[Passage],
         qtype: QType = "other",
         previous: Sequence[str] = (),
-        token_texts: Sequence[str] = (),
+        token_text: str = "",
     ) -> Draft | None:
         extractive = self.fallback.compose(
-            question, query_vector, passages, qtype, previous, token_texts
+            question, query_vector, passages, qtype, previous, token_text
         )
         if extractive is None:
             return None

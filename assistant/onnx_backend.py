@@ -165,13 +165,16 @@ class OnnxEmbeddings(Embeddings):
         return cls(ensure_export(model_dir, cache_dir, quantize), model_dir, threads)
 
     def _run(self, texts: list[str]) -> np.ndarray:
-        pooled, _ = self._forward(texts)
-        return pooled
+        return self._forward(texts)[0]
 
-    def _forward(self, texts: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Pooled vectors, and each text's token vectors (unit length, [CLS]/[SEP] and padding
-        left out). The token vectors of question-sized texts are kept a while, so the answerer's
-        :meth:`token_vectors` of a question embedded just before costs no second model call."""
+    def _forward(
+        self, texts: list[str], want_tokens: bool = False
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Pooled vectors, and (``want_tokens``) each text's token vectors: unit length, [CLS],
+        [SEP] and padding left out. The token vectors of question-sized texts are kept a while
+        whatever is asked, so the answerer's :meth:`token_vectors` of a question embedded just
+        before costs no second model call; a long text's (an ingested chunk) are only computed
+        when wanted."""
         with self._lock:
             encodings = self.tokenizer.encode_batch(texts)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
@@ -181,16 +184,21 @@ class OnnxEmbeddings(Embeddings):
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
         pooled, states = self.session.run(None, feed)
-        tokens = []
-        for row, length in zip(states, mask.sum(axis=1).tolist(), strict=True):
-            inner = np.asarray(row[1 : max(1, length - 1)], dtype=np.float32)
-            norms = np.linalg.norm(inner, axis=1, keepdims=True)
-            tokens.append(inner / np.maximum(norms, 1e-12))
+        tokens, kept = [], {}
+        for text, row, length in zip(texts, states, mask.sum(axis=1).tolist(), strict=True):
+            pieces = max(0, length - 2)
+            if not want_tokens and pieces > QUESTION_TOKENS:
+                continue
+            inner = np.asarray(row[1 : 1 + pieces], dtype=np.float32)
+            inner /= np.maximum(np.linalg.norm(inner, axis=1, keepdims=True), 1e-12)
+            if want_tokens:
+                tokens.append(inner)
+            if pieces <= QUESTION_TOKENS:
+                kept[text] = inner.astype(np.float16)
         with self._lock:
-            for text, found in zip(texts, tokens, strict=True):
-                if len(found) <= QUESTION_TOKENS:
-                    self._tokens[text] = found.astype(np.float16)
-                    self._tokens.move_to_end(text)
+            for text, found in kept.items():
+                self._tokens[text] = found
+                self._tokens.move_to_end(text)
             while len(self._tokens) > TOKEN_CACHE:
                 self._tokens.popitem(last=False)
         return np.asarray(pooled, dtype=np.float32), tokens
@@ -203,7 +211,7 @@ class OnnxEmbeddings(Embeddings):
         order = sorted(missing, key=len)
         for start in range(0, len(order), self.batch_size):
             batch = order[start : start + self.batch_size]
-            found.update(zip(batch, self._forward(batch)[1], strict=True))
+            found.update(zip(batch, self._forward(batch, want_tokens=True)[1], strict=True))
         return [found[t] for t in texts]
 
     #: A query is embedded exactly as a document is (no instruction prefix; padding is masked

@@ -457,7 +457,7 @@ class HybridRetriever:
                 continue
             seen_text.add(fingerprint.hexdigest())
             passages.append(
-                self._passage(corpus, i, score, dense.get(chunk_id), sparse.get(chunk_id))
+                self.passage(corpus, i, score, dense.get(chunk_id), sparse.get(chunk_id))
             )
             if len(passages) == k:
                 break
@@ -501,9 +501,14 @@ class HybridRetriever:
         }
 
     @staticmethod
-    def _passage(
-        corpus: Corpus, i: int, score: float, dense: float | None, sparse: float | None
+    def passage(
+        corpus: Corpus,
+        i: int,
+        score: float = 0.0,
+        dense: float | None = None,
+        sparse: float | None = None,
     ) -> Passage:
+        """The ``i``-th chunk of ``corpus`` as a Passage, with the scores a search gave it."""
         meta = corpus.metas[i]
         return Passage(
             chunk_id=str(meta.get("chunk_id", corpus.ids[i])),

@@ -128,7 +128,7 @@ def test_token_vectors_match_torch_and_a_question_costs_no_second_call(
     question = "how many sets of calf raises should a beginner do?"
     onnx.embed_query(question)
     forward = onnx._forward  # type: ignore[attr-defined]
-    onnx._forward = lambda batch: pytest.fail(f"a second model call for {batch}")  # type: ignore[attr-defined]
+    onnx._forward = lambda batch, **_: pytest.fail(f"a second model call for {batch}")  # type: ignore[attr-defined]
     try:
         kept = token_vectors(onnx, [question])
     finally:
