@@ -39,8 +39,9 @@ _TIMING = re.compile(
 )
 _DOSE_UNITS = (
     r"(?:sets?|reps?|repetitions?|times?|rounds?|seconds?|secs?|minutes?|mins?|hours?|"
-    r"steps?|breaths?|metres?|meters?|m|km|kilometres?|miles?|yards?|cm|centimetres?|mm|"
-    r"inches|inch|feet|kg|kilos?|lbs?|pounds?|percent|per cent|%|x|each (?:side|leg|foot))"
+    r"hrs?|steps?|breaths?|metres?|meters?|m|km|kilomet(?:re|er)s?|miles?|yards?|cm|"
+    r"centimet(?:re|er)s?|mm|millimet(?:re|er)s?|inches|inch|feet|kg|kilos?|kilograms?|grams?|"
+    r"lbs?|pounds?|percent|per cent|%|x|each (?:side|leg|foot))"
 )
 _DOSE = re.compile(rf"\b{_NUM}\s*{_DOSE_UNITS}(?![a-z])|\b\d+\s*x\s*\d+\b|\d\s*%", re.I)
 _FREQUENCY = re.compile(

@@ -398,8 +398,14 @@ class ExtractiveAnswerer:
         lists = not direct and any(u.kind == "item" for _, u in own)
         budget = self.max_list_words if lists else self.max_words
         chosen = [lead, *rest]
+        if not direct and _mid_procedure(lead, rest):
+            # Step 3 of a numbered procedure does not lead it: the steps before it come first
+            # (a step that is itself the asked-for answer, "hold for five seconds" for "how
+            # long", still leads).
+            chosen = sorted(chosen, key=lambda u: u.index)
         while _word_count(chosen) > budget and len(chosen) > 1:
-            chosen.remove(min(chosen[1:], key=lambda u: relevance_of[id(u)]))
+            chosen.remove(min((u for u in chosen if u is not lead),
+                              key=lambda u: relevance_of[id(u)]))  # fmt: skip
         chosen = _drop_orphan_intros(chosen)
         picked = [(primary, u) for u in chosen]
         if hedge or max(fit[id(u)] for u in chosen) < FITS:
@@ -444,16 +450,27 @@ class ExtractiveAnswerer:
         previous: tuple[int, int, str] | None = None  # (rank, paragraph, kind)
         item_no = 0
         numbered = False
-        for rank, unit in order:
+        for position, (rank, unit) in enumerate(order):
             n = numbers[rank]
             key = (rank, unit.paragraph, unit.kind)
+            if position == 0 and _mid_procedure(unit, (u for r, u in order[1:] if r == rank)):
+                # a step pulled ahead of its list, as the direct answer, reads as a sentence of
+                # its own; the list follows as it stands
+                blocks.append(with_marker(unit.text, n))
+                units.append((n, unit.text))
+                previous = (rank, unit.paragraph, "lead")
+                continue
             if unit.kind == "item":
                 if previous != key:
                     item_no = 0
                     # number a list only when it starts at its own first step
                     numbered = unit.marker in ("1.", "1)")
                 item_no += 1
-                prefix = f"{item_no}. " if numbered else "- "
+                # the article's own step numbers: a step left out (trimmed, or leading above)
+                # shows as a gap rather than renumbering the steps after it
+                own_number = unit.marker.rstrip(".)")
+                number = own_number if own_number.isdigit() else str(item_no)
+                prefix = f"{number}. " if numbered else "- "
                 line = prefix + with_marker(unit.text, n)
                 if previous == key:
                     blocks[-1] += "\n" + line
@@ -505,6 +522,16 @@ def _lead_features(
         "colon": float(unit.text.rstrip().endswith(":")),
         "number": float(bool(_NUMBER.search(unit.text))),
     }
+
+
+def _mid_procedure(lead: StoredUnit, others: Iterable[StoredUnit]) -> bool:
+    """``lead`` is a numbered step with earlier steps of the same list among ``others``."""
+    return (
+        lead.kind == "item"
+        and lead.marker.rstrip(".)").isdigit()
+        and any(u.kind == "item" and u.paragraph == lead.paragraph and u.index < lead.index
+                for u in others)
+    )  # fmt: skip
 
 
 def _normalised(text: str) -> str:

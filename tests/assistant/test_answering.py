@@ -57,6 +57,23 @@ def test_lists_stay_lists_and_nothing_repeats(kb_assistant: Assistant) -> None:
     assert len(answer.answer.split()) <= 170
 
 
+def test_a_procedure_reads_in_order_with_its_own_step_numbers(kb_assistant: Assistant) -> None:
+    def numbered(text: str) -> list[tuple[int, str]]:
+        return [(int(m[1]), m[2]) for m in re.finditer(r"(?m)^(\d+)\. (.*)$", text)]
+
+    # the question's words match step 3 best, but step 3 does not lead the procedure
+    steps = kb_assistant.answer("my toes just wont spread apart at all, what can i do").answer
+    assert steps.startswith("1. Sit on a chair")
+    assert [n for n, _ in numbered(steps)] == sorted({n for n, _ in numbered(steps)})
+    # a step that is itself the answer ("how long") leads as a sentence, and the list after
+    # it keeps the article's numbers, the lead's own left out
+    direct = kb_assistant.answer("how long do i hold the spread in toe splay").answer
+    assert direct.startswith("Hold the spread position for three to five seconds")
+    after = numbered(direct)
+    assert after and all(not text.startswith("Hold the spread") for _, text in after)
+    assert (5, "Relax, then gently curl") in [(n, t[:23]) for n, t in after]
+
+
 @pytest.mark.parametrize(
     ("question", "reason"),
     [
