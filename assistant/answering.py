@@ -398,10 +398,10 @@ class ExtractiveAnswerer:
         lists = not direct and any(u.kind == "item" for _, u in own)
         budget = self.max_list_words if lists else self.max_words
         chosen = [lead, *rest]
-        if not direct and _mid_procedure(lead, rest):
-            # Step 3 of a numbered procedure does not lead it: the steps before it come first
-            # (a step that is itself the asked-for answer, "hold for five seconds" for "how
-            # long", still leads).
+        if qtype == "steps" and _mid_procedure(lead, rest):
+            # Asked how to do it, the numbered procedure reads from its first step, not from
+            # the step that matched best; asked something else ("how long do I hold it?",
+            # "arms or wrists?"), the matching step leads, as a sentence of its own (_render).
             chosen = sorted(chosen, key=lambda u: u.index)
         while _word_count(chosen) > budget and len(chosen) > 1:
             chosen.remove(min((u for u in chosen if u is not lead),
