@@ -468,9 +468,7 @@ class ExtractiveAnswerer:
                 item_no += 1
                 # the article's own step numbers: a step left out (trimmed, or leading above)
                 # shows as a gap rather than renumbering the steps after it
-                own_number = unit.marker.rstrip(".)")
-                number = own_number if own_number.isdigit() else str(item_no)
-                prefix = f"{number}. " if numbered else "- "
+                prefix = f"{_step_number(unit) or item_no}. " if numbered else "- "
                 line = prefix + with_marker(unit.text, n)
                 if previous == key:
                     blocks[-1] += "\n" + line
@@ -524,11 +522,16 @@ def _lead_features(
     }
 
 
+def _step_number(unit: StoredUnit) -> int | None:
+    """The number a list item carries in its article ("3." or "3)"), None when it has none."""
+    number = unit.marker.rstrip(".)")
+    return int(number) if unit.kind == "item" and number.isdigit() else None
+
+
 def _mid_procedure(lead: StoredUnit, others: Iterable[StoredUnit]) -> bool:
     """``lead`` is a numbered step with earlier steps of the same list among ``others``."""
     return (
-        lead.kind == "item"
-        and lead.marker.rstrip(".)").isdigit()
+        _step_number(lead) is not None
         and any(u.kind == "item" and u.paragraph == lead.paragraph and u.index < lead.index
                 for u in others)
     )  # fmt: skip

@@ -20,46 +20,31 @@ much as the new positives teach it. Keeping them out leaves an honest measure of
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.safety import CATEGORIES, MODEL_PATH
+from assistant.safety import MODEL_PATH
+from eval.train_safety import Example, load_messages
 
 UNSEEN = Path(__file__).resolve().parent / "datasets" / "safety_unseen.jsonl"
 
 
-def load(path: Path) -> list[tuple[str, str]]:
-    """(text, label) per line; a clear error for a line that is not one."""
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        try:
-            row = json.loads(line)
-            text, label = str(row["text"]), str(row["label"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"{path}:{n}: not a {{'text', 'label'}} JSON line: {exc}") from exc
-        if label != "none" and label not in CATEGORIES:
-            raise ValueError(f"{path}:{n}: unknown label {label!r}")
-        rows.append((text, label))
-    return rows
-
-
-def measure(rows: Sequence[tuple[str, str]], gate: Any) -> dict[str, Any]:
+def measure(rows: Sequence[Example], gate: Any) -> dict[str, Any]:
     """The gate's figures on ``rows``: recall, false referrals, category accuracy, errors."""
-    flags = [(t, lab) for t, lab in rows if lab != "none"]
-    others = [t for t, lab in rows if lab == "none"]
+    flags = [r for r in rows if r.red]
+    others = [r for r in rows if not r.red]
     missed, right_category, referred = [], 0, []
-    for text, label in flags:
-        decision = gate.check(text)
+    for row in flags:
+        decision = gate.check(row.text)
         if decision.kind != "red_flag":
-            missed.append((text, decision.reason))
-        elif decision.category == label:
+            missed.append((row.text, decision.reason))
+        elif decision.category == row.category:
             right_category += 1
-    for text in others:
-        decision = gate.check(text)
+    for row in others:
+        decision = gate.check(row.text)
         if decision.kind == "red_flag":
-            referred.append((text, decision.reason))
+            referred.append((row.text, decision.reason))
     caught = len(flags) - len(missed)
     return {
         "red_flags": len(flags), "others": len(others),
@@ -79,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.safety import SafetyGate
     from assistant.settings import load_settings
 
-    rows = load(args.messages)
+    rows = load_messages(args.messages)
     result = measure(rows, SafetyGate(make_embeddings(load_settings()), args.model))
     caught = result["red_flags"] - len(result["missed"])
     print(f"{args.messages.name}: {len(rows)} messages never trained on, gate {args.model.name}")

@@ -63,13 +63,17 @@ class Example:
 
 
 def load_messages(path: Path) -> list[Example]:
+    """``{"text", "label"}`` JSON lines; a clear error naming the file and line otherwise."""
     rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        label = row["label"]
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            row = json.loads(line)
+            text, label = str(row["text"]), str(row["label"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}:{n}: not a {{'text', 'label'}} JSON line: {exc}") from exc
         if label != "none" and label not in CATEGORIES:
-            raise ValueError(f"unknown label {label!r} in {path}")
-        rows.append(Example(row["text"], label != "none", None if label == "none" else label,
+            raise ValueError(f"unknown label {label!r} in {path}:{n}")
+        rows.append(Example(text, label != "none", None if label == "none" else label,
                             "messages"))
     return rows
 

@@ -9,7 +9,8 @@ import pytest
 
 from assistant.safety import SafetyGate
 from eval.dataset import DEV
-from eval.safety_unseen import UNSEEN, load, measure
+from eval.safety_unseen import UNSEEN, measure
+from eval.train_safety import Example, load_messages
 
 TRAINING = Path(__file__).resolve().parents[2] / "eval" / "datasets" / "safety_messages.jsonl"
 
@@ -19,8 +20,8 @@ def _key(text: str) -> str:
 
 
 def test_unseen_messages_are_in_no_training_data() -> None:
-    rows = load(UNSEEN)
-    trained = {_key(json.loads(line)["text"]) for line in TRAINING.read_text().splitlines()}
+    rows = [(r.text, r.category or "none") for r in load_messages(UNSEEN)]
+    trained = {_key(r.text) for r in load_messages(TRAINING)}
     dev = {_key(json.loads(line)["question"]) for line in DEV.read_text().splitlines()}
     texts = [_key(t) for t, _ in rows]
     assert len(set(texts)) == len(texts)
@@ -34,17 +35,17 @@ def test_a_bad_line_is_named(tmp_path: Path) -> None:
     path = tmp_path / "m.jsonl"
     path.write_text('{"text": "my heel hurts", "label": "sharp_or_worsening_pain"}\n{"text": 1}\n')
     with pytest.raises(ValueError, match=r"m.jsonl:2"):
-        load(path)
+        load_messages(path)
     path.write_text('{"text": "my heel hurts", "label": "broken_heart"}\n')
     with pytest.raises(ValueError, match="unknown label"):
-        load(path)
+        load_messages(path)
 
 
 def test_measure_counts_the_gate_as_served(embeddings) -> None:  # type: ignore[no-untyped-def]
     rows = [
-        ("my chest feels tight and I nearly fainted on my run", "other_medical"),
-        ("how do I change the email on my account?", "none"),
-        ("what is a good warm-up before intervals?", "none"),
+        Example("my chest feels tight and I nearly fainted on my run", True, "other_medical", "t"),
+        Example("how do I change the email on my account?", False, None, "t"),
+        Example("what is a good warm-up before intervals?", False, None, "t"),
     ]
     result = measure(rows, SafetyGate(embeddings))
     assert result["recall"] == 1.0 and result["missed"] == []
