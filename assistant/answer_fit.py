@@ -219,6 +219,21 @@ _INTRO = re.compile(
 )
 
 
+#: Openings that carry on from the sentence before ("For example, add a fourth run...", "Then
+#: open the Watch app..."): read first, such a sentence leaves the runner without what it goes on
+#: from. Generic English connectives, never a topic.
+_CONTINUES = re.compile(
+    r"^(?:for example|for instance|e\.g\.|then|after that|also|in addition|additionally|"
+    r"however|otherwise|instead|likewise|similarly|as well|on the other hand|that said)\b",
+    re.I,
+)
+
+
+def continues_previous(sentence: str) -> bool:
+    """Whether a sentence opens by carrying on from the one before it (see ``_CONTINUES``)."""
+    return bool(_CONTINUES.match(sentence.strip()))
+
+
 @lru_cache(maxsize=TEXT_CACHE)
 def is_intro(sentence: str) -> bool:
     """Whether a sentence is a help-center intro or marketing line that must never open an answer.

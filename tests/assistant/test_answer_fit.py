@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer_fit import is_intro, sentence_fit
+from assistant.answer_fit import continues_previous, is_intro, sentence_fit
 from assistant.qtype import question_type
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,3 +147,20 @@ def test_no_sentence_of_the_articles_is_an_intro() -> None:
         body = path.read_text("utf-8").split("---", 2)[2]
         flagged = [u.text for u in split_units(body) if is_intro(u.text)]
         assert flagged == [], path.name
+
+
+@pytest.mark.parametrize(
+    ("sentence", "continues"),
+    [
+        ("For example, add a fourth run in one block.", True),
+        ("Then open the Watch app on the iPhone.", True),
+        ("However, stop if the pain is sharp.", True),
+        ("Also keep the knee over the toes.", True),
+        ("Increase only one of frequency, duration or intensity at a time.", False),
+        ("Thenar muscles sit at the base of the thumb.", False),  # a word, not the connective
+        ("Alsoknown as nothing.", False),
+        ("It is fine to run the next day.", False),  # a pronoun opening stands on its own
+    ],
+)
+def test_a_sentence_that_carries_on_from_the_one_before(sentence: str, continues: bool) -> None:
+    assert continues_previous(sentence) is continues

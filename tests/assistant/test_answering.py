@@ -74,6 +74,17 @@ def test_a_procedure_reads_in_order_with_its_own_step_numbers(kb_assistant: Assi
     assert (5, "Relax, then gently curl") in [(n, t[:23]) for n, t in after]
 
 
+def test_an_answer_never_opens_with_a_sentence_that_carries_on_from_another(
+    kb_assistant: Assistant,
+) -> None:
+    # the best-matching sentence opens "For example, ...": the sentence it illustrates leads,
+    # and the example reads straight after it
+    text = kb_assistant.answer("can i add another run and also run longer in the same week?").answer
+    first, second = re.split(r"(?<=\]\.) ", text, maxsplit=2)[:2]
+    assert first.startswith("Increase only one of frequency, duration or intensity"), text
+    assert second.startswith("For example,"), text
+
+
 @pytest.mark.parametrize(
     ("question", "reason"),
     [
