@@ -3,7 +3,7 @@ never topics of one knowledge base.
 
 - :func:`rule_match`: the few high-precision rules for red flags that must never be missed,
   first person or symptom first, current, not negated in their clause, not framed as past,
-  healed or prevention;
+  healed or prevention, and not someone else's ("my running buddy heard a pop");
 - :func:`lexical_features` / :func:`features`: what the red-flag classifier reads besides the
   message's embedding (:data:`LEXICAL_FEATURES`, stored in order in the model file);
 - :data:`INJECTION`: attempts to override the rules, adopt a persona or reveal the prompt;
@@ -45,6 +45,16 @@ _PREVENTION = _rx(r"\b(?:avoid\w*|prevent\w*|(?:reduc|lower)\w* (?:the |my )?(?:
                   r"|risk of|how (?:do|can) i stop|(?:so|to) (?:that )?(?:i )?(?:don't|do not"
                   r"|won't|not) get|protect\w*|keep \w+ (?:healthy|safe))\b")
 _SENTENCE = _rx(r"[^.?!;\n]+")
+#: someone other than the asker, as the subject of a clause ("my running buddy heard a pop", "a
+#: couple of people mention numb toes"): their symptom is not the runner's own red flag
+_PERSON = (r"(?:friend|buddy|mate|partner|wife|husband|boyfriend|girlfriend|son|daughter|kids?"
+           r"|child(?:ren)?|mum|mom|mother|dad|father|brother|sister|client|athlete|runner|coach"
+           r"|teammate|colleague|group|club|team|people|someone|somebody|members?)s?")
+_OTHER_PERSON = _rx(rf"\b(?:she|he|they|her|his|their|them|{_PERSON})\b")
+_THEIR_PERSON = _rx(rf"\b(?:my|our) (?:[\w-]+ ){{0,2}}?{_PERSON}\b")  # "my running buddy"
+_SELF = _rx(r"\b(?:i|i'm|im|i've|ive|i'd|me|myself|mine|my|our|we)\b")
+_SUBJECT_BREAK = _rx(r"[,.;:!?()]|\b(?:and|but|though|although|however|until|then|now|since"
+                     r"|yet|so|because|while|who|which|that)\b")
 #: a sentence that names some complaint keeps a later general question personal
 _COMPLAINT = _rx(r"\b(?:pain\w*|hurt\w*|ach(?:e|es|ing|y)|sore\w*|tender\w*|bother\w*|niggl\w*"
                  r"|twing\w*|injur\w*|problem\w*|issues?|strain\w*|sprain\w*|numb\w*|tingl\w*"
@@ -227,6 +237,7 @@ def _rule_evidence(text: str) -> tuple[tuple[str, bool] | None, bool]:
             sentence = _sentence_at(text, match.start())
             exception = _EXCEPTIONS.get(category)
             if (_topic_sentence(text, match.start()) or _negated(text, match.start())
+                    or _someone_else(text, match.start())
                     or _PAST.search(sentence) or _PREVENTION.search(sentence)
                     or (exception is not None and exception.search(sentence))):
                 set_aside = True
@@ -239,6 +250,16 @@ def _negated(text: str, start: int) -> bool:
     """True when a negation is among the four words before ``start`` in the same clause."""
     clause = _CLAUSE_BREAK.split(text[max(0, start - 80) : start])[-1]
     return bool(_NEGATION.search(" ".join(clause.split()[-4:])))
+
+
+def _someone_else(text: str, start: int) -> bool:
+    """The clause before ``start`` is about another person and not the asker: a third person
+    ("she", "my running buddy", "people") and no "I", "me" or "my" of the asker's own ("she
+    says my ankle is swollen" stays the runner's)."""
+    clause = _SUBJECT_BREAK.split(text[max(0, start - 80) : start])[-1]
+    if not _OTHER_PERSON.search(clause):
+        return False
+    return not _SELF.search(_THEIR_PERSON.sub(" ", clause))
 
 
 def _sentence_at(text: str, index: int) -> str:

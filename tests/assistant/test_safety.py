@@ -407,6 +407,27 @@ def test_a_note_before_a_general_question_keeps_it_general(question: str, rule: 
     assert (match and match[0]) == rule, match
 
 
+@pytest.mark.parametrize(("question", "rule"), [
+    # someone else's symptom is not the runner's red flag...
+    ("my running buddy heard a pop in her calf, what does recovery look like?", None),
+    ("I coach a group and a couple of people mention numb toes, any lacing tips?", None),
+    ("my dad has numb toes, can he go barefoot?", None),
+    # ...but the runner's own stays theirs, whoever noticed it
+    ("she says my ankle is swollen", "swelling_or_bruising"),
+    ("my wife noticed my ankle is swollen", "swelling_or_bruising"),
+    ("he thinks I limp after long runs", "sharp_or_worsening_pain"),
+    ("my partner and I both get numb toes", "numbness_or_tingling"),
+    ("felt like someone kicked me in the achilles, there was a snap", "pop_or_tear"),
+])
+def test_a_rule_counts_the_runners_own_symptom_not_someone_elses(
+    question: str, rule: str | None
+) -> None:
+    from assistant.red_flag_cues import rule_match
+
+    match = rule_match(question)
+    assert (match and match[0]) == rule, match
+
+
 @pytest.mark.parametrize("question", [
     "I'm 47 and have been running for about three years. my shoes stink, help",
     "I'm a 32 year old mum getting back into running after my second kid. my toes won't spread "
