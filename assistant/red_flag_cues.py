@@ -50,7 +50,8 @@ _SENTENCE = _rx(r"[^.?!;\n]+")
 _PERSON = (r"(?:friend|buddy|mate|partner|wife|husband|boyfriend|girlfriend|son|daughter|kids?"
            r"|child(?:ren)?|mum|mom|mother|dad|father|brother|sister|client|athlete|runner|coach"
            r"|teammate|colleague|group|club|team|people|someone|somebody|members?)s?")
-_OTHER_PERSON = _rx(rf"\b(?:she|he|they|her|his|their|them|{_PERSON})\b")
+#: ("they" and "them" are left out: "my feet are cold and they go numb" is the runner's own)
+_OTHER_PERSON = _rx(rf"\b(?:she|he|her|his|{_PERSON})\b")
 _THEIR_PERSON = _rx(rf"\b(?:my|our) (?:[\w-]+ ){{0,2}}?{_PERSON}\b")  # "my running buddy"
 _SELF = _rx(r"\b(?:i|i'm|im|i've|ive|i'd|me|myself|mine|my|our|we)\b")
 _SUBJECT_BREAK = _rx(r"[,.;:!?()]|\b(?:and|but|though|although|however|until|then|now|since"

@@ -417,6 +417,7 @@ def test_a_note_before_a_general_question_keeps_it_general(question: str, rule: 
     ("my wife noticed my ankle is swollen", "swelling_or_bruising"),
     ("he thinks I limp after long runs", "sharp_or_worsening_pain"),
     ("my partner and I both get numb toes", "numbness_or_tingling"),
+    ("my feet are cold and they go numb on long runs", "numbness_or_tingling"),
     ("felt like someone kicked me in the achilles, there was a snap", "pop_or_tear"),
 ])
 def test_a_rule_counts_the_runners_own_symptom_not_someone_elses(
