@@ -54,8 +54,10 @@ _PERSON = (r"(?:friend|buddy|mate|partner|wife|husband|boyfriend|girlfriend|son|
 _OTHER_PERSON = _rx(rf"\b(?:she|he|her|his|{_PERSON})\b")
 _THEIR_PERSON = _rx(rf"\b(?:my|our) (?:[\w-]+ ){{0,2}}?{_PERSON}\b")  # "my running buddy"
 _SELF = _rx(r"\b(?:i|i'm|im|i've|ive|i'd|me|myself|mine|my|our|we)\b")
-_SUBJECT_BREAK = _rx(r"[,.;:!?()]|\b(?:and|but|though|although|however|until|then|now|since"
-                     r"|yet|so|because|while|who|which|that)\b")
+#: where a clause's subject starts; not "and", which also joins subjects ("me and my friend
+#: both heard a pop" is the runner's own)
+_SUBJECT_BREAK = _rx(r"[,.;:!?()]|\b(?:but|though|although|however|until|then|now|since|yet"
+                     r"|so|because|while|who|which|that)\b")
 #: a sentence that names some complaint keeps a later general question personal
 _COMPLAINT = _rx(r"\b(?:pain\w*|hurt\w*|ach(?:e|es|ing|y)|sore\w*|tender\w*|bother\w*|niggl\w*"
                  r"|twing\w*|injur\w*|problem\w*|issues?|strain\w*|sprain\w*|numb\w*|tingl\w*"

@@ -410,7 +410,7 @@ def test_a_note_before_a_general_question_keeps_it_general(question: str, rule: 
 @pytest.mark.parametrize(("question", "rule"), [
     # someone else's symptom is not the runner's red flag...
     ("my running buddy heard a pop in her calf, what does recovery look like?", None),
-    ("I coach a group and a couple of people mention numb toes, any lacing tips?", None),
+    ("I coach a group, and a couple of people mention numb toes, any lacing tips?", None),
     ("my dad has numb toes, can he go barefoot?", None),
     # ...but the runner's own stays theirs, whoever noticed it
     ("she says my ankle is swollen", "swelling_or_bruising"),
@@ -418,6 +418,7 @@ def test_a_note_before_a_general_question_keeps_it_general(question: str, rule: 
     ("he thinks I limp after long runs", "sharp_or_worsening_pain"),
     ("my partner and I both get numb toes", "numbness_or_tingling"),
     ("my feet are cold and they go numb on long runs", "numbness_or_tingling"),
+    ("me and my friend both heard a pop in our calves", "pop_or_tear"),
     ("felt like someone kicked me in the achilles, there was a snap", "pop_or_tear"),
 ])
 def test_a_rule_counts_the_runners_own_symptom_not_someone_elses(
