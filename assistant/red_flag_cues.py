@@ -45,19 +45,16 @@ _PREVENTION = _rx(r"\b(?:avoid\w*|prevent\w*|(?:reduc|lower)\w* (?:the |my )?(?:
                   r"|risk of|how (?:do|can) i stop|(?:so|to) (?:that )?(?:i )?(?:don't|do not"
                   r"|won't|not) get|protect\w*|keep \w+ (?:healthy|safe))\b")
 _SENTENCE = _rx(r"[^.?!;\n]+")
-#: someone other than the asker, as the subject of a clause ("my running buddy heard a pop", "a
-#: couple of people mention numb toes"): their symptom is not the runner's own red flag
+#: someone other than the asker, named as such: "my running buddy", "our coach", or a body part
+#: that is hers or his ("in her calf"); their symptom is not the runner's own red flag
 _PERSON = (r"(?:friend|buddy|mate|partner|wife|husband|boyfriend|girlfriend|son|daughter|kids?"
            r"|child(?:ren)?|mum|mom|mother|dad|father|brother|sister|client|athlete|runner|coach"
-           r"|teammate|colleague|group|club|team|people|someone|somebody|members?)s?")
-#: ("they" and "them" are left out: "my feet are cold and they go numb" is the runner's own)
-_OTHER_PERSON = _rx(rf"\b(?:she|he|her|his|{_PERSON})\b")
+           r"|teammate|colleague|group|club|team|members?)s?")
 _THEIR_PERSON = _rx(rf"\b(?:my|our) (?:[\w-]+ ){{0,2}}?{_PERSON}\b")  # "my running buddy"
-_SELF = _rx(r"\b(?:i|i'm|im|i've|ive|i'd|me|myself|mine|my|our|we)\b")
-#: where a clause's subject starts; not "and", which also joins subjects ("me and my friend
-#: both heard a pop" is the runner's own)
-_SUBJECT_BREAK = _rx(r"[,.;:!?()]|\b(?:but|though|although|however|until|then|now|since|yet"
-                     r"|so|because|while|who|which|that)\b")
+_THEIR_BODY = _rx(r"\b(?:her|his|their) (?:[\w-]+ )?(?:foot|feet|toes?|heels?|arch(?:es)?"
+                  r"|ankles?|achilles|shins?|calf|calves|knees?|hips?|legs?|hamstrings?|back"
+                  r"|chest|heart|bones?)\b")
+_SELF = _rx(r"\b(?:i|i'm|im|i've|ive|i'd|me|myself|mine|my|our|we|us)\b")
 #: a sentence that names some complaint keeps a later general question personal
 _COMPLAINT = _rx(r"\b(?:pain\w*|hurt\w*|ach(?:e|es|ing|y)|sore\w*|tender\w*|bother\w*|niggl\w*"
                  r"|twing\w*|injur\w*|problem\w*|issues?|strain\w*|sprain\w*|numb\w*|tingl\w*"
@@ -256,13 +253,15 @@ def _negated(text: str, start: int) -> bool:
 
 
 def _someone_else(text: str, start: int) -> bool:
-    """The clause before ``start`` is about another person and not the asker: a third person
-    ("she", "my running buddy", "people") and no "I", "me" or "my" of the asker's own ("she
-    says my ankle is swollen" stays the runner's)."""
-    clause = _SUBJECT_BREAK.split(text[max(0, start - 80) : start])[-1]
-    if not _OTHER_PERSON.search(clause):
+    """The sentence at ``start`` is about someone else and never about the asker: it names
+    another person ("my running buddy", "her calf") and has no "I", "me" or "my" of the
+    asker's own. "My wife heard my achilles pop", "she says my ankle is swollen" and "the doctor
+    said she thinks it might be a stress fracture" stay the runner's: whoever noticed or named
+    it, only a sentence that says whose it is, and that it is not the asker's, is set aside."""
+    sentence = _sentence_at(text, start)
+    if not (_THEIR_PERSON.search(sentence) or _THEIR_BODY.search(sentence)):
         return False
-    return not _SELF.search(_THEIR_PERSON.sub(" ", clause))
+    return not _SELF.search(_THEIR_PERSON.sub(" ", sentence))
 
 
 def _sentence_at(text: str, index: int) -> str:

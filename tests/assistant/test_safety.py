@@ -410,7 +410,7 @@ def test_a_note_before_a_general_question_keeps_it_general(question: str, rule: 
 @pytest.mark.parametrize(("question", "rule"), [
     # someone else's symptom is not the runner's red flag...
     ("my running buddy heard a pop in her calf, what does recovery look like?", None),
-    ("I coach a group, and a couple of people mention numb toes, any lacing tips?", None),
+    ("my friend heard a pop in his knee, how long until he can run?", None),
     ("my dad has numb toes, can he go barefoot?", None),
     # ...but the runner's own stays theirs, whoever noticed it
     ("she says my ankle is swollen", "swelling_or_bruising"),
@@ -419,6 +419,9 @@ def test_a_note_before_a_general_question_keeps_it_general(question: str, rule: 
     ("my partner and I both get numb toes", "numbness_or_tingling"),
     ("my feet are cold and they go numb on long runs", "numbness_or_tingling"),
     ("me and my friend both heard a pop in our calves", "pop_or_tear"),
+    ("my wife heard my achilles pop when i pushed off", "pop_or_tear"),
+    ("the doctor said she thinks it might be a stress fracture", "suspected_fracture"),
+    ("my partner says she can see bruising all along my foot", "swelling_or_bruising"),
     ("felt like someone kicked me in the achilles, there was a snap", "pop_or_tear"),
 ])
 def test_a_rule_counts_the_runners_own_symptom_not_someone_elses(
