@@ -423,6 +423,17 @@ def test_a_note_before_a_general_question_keeps_it_general(question: str, rule: 
     ("the doctor said she thinks it might be a stress fracture", "suspected_fracture"),
     ("my partner says she can see bruising all along my foot", "swelling_or_bruising"),
     ("felt like someone kicked me in the achilles, there was a snap", "pop_or_tear"),
+    ("my physio thinks i have a stress fracture", "suspected_fracture"),
+    ("my coach says i limp at the end of every run", "sharp_or_worsening_pain"),
+    ("he said it looked swollen but i can still walk", "swelling_or_bruising"),
+    ("while my friend was stretching i felt a pop in my calf", "pop_or_tear"),
+    ("his dog ran into me and now i can't put weight on my foot", "suspected_fracture"),
+    ("my mum says my foot is bruised and swollen", "swelling_or_bruising"),
+    ("the people at parkrun said i was limping", "sharp_or_worsening_pain"),
+    ("someone kicked my heel and it's swelling up", "swelling_or_bruising"),
+    ("she reckons it's just doms but my calf popped", "pop_or_tear"),
+    ("they said it's nothing but my heel hurts at night and wakes me up",
+     "sharp_or_worsening_pain"),
 ])
 def test_a_rule_counts_the_runners_own_symptom_not_someone_elses(
     question: str, rule: str | None
