@@ -393,11 +393,11 @@ class ExtractiveAnswerer:
             for _, cos, unit in own_scored
         ]
         best = max(range(len(own)), key=lambda j: (self.lead_ranker.score(leads[j][1]), -j))
-        lead = _antecedent(own[best][1], [u for _, u in own])
-        rest = sorted((u for _, u in own if u is not lead), key=lambda u: u.index)
-        # what carries on from the lead ("For example, ...") reads right after it
-        follow = _continuations(lead, rest)
-        rest = follow + [u for u in rest if all(u is not f for f in follow)]
+        # a sentence that carries on from the one before ("For example, ...") gives the lead to
+        # that one, and what carries on from the lead reads right after it
+        lead, *follow = _carried_on(own[best][1], {u.index: u for _, u in own})
+        placed = {id(lead), *map(id, follow)}
+        rest = follow + sorted((u for _, u in own if id(u) not in placed), key=lambda u: u.index)
         # A list of steps may run longer; a direct answer (a verdict, a duration, a dose) that
         # the lead already gives keeps to the short budget, its list trimmed by relevance.
         direct = fit[id(lead)] >= FITS and qtype != "steps"
@@ -558,28 +558,23 @@ def _word_count(units: Sequence[StoredUnit]) -> int:
     return sum(len(u.text.split()) for u in units)
 
 
-def _antecedent(lead: StoredUnit, units: Sequence[StoredUnit]) -> StoredUnit:
-    """The sentence to open with instead of ``lead`` when ``lead`` carries on from the one
-    before it ("For example, ...", "Then ..."): that one, if the section has it (it reads next,
-    then ``lead``); otherwise ``lead``. A list item never carries on from a sentence."""
-    by_index = {u.index: u for u in units}
-    while lead.kind == "sentence" and continues_previous(lead.text):
-        previous = by_index.get(lead.index - 1)
+def _carried_on(unit: StoredUnit, by_index: Mapping[int, StoredUnit]) -> list[StoredUnit]:
+    """The run of sentences ``unit`` belongs to, in reading order: back through each sentence
+    that carries on from the one before it ("For example, ...", "Then ...") to the one it
+    carries on from, then forward through those that carry on from it. ``by_index``: the
+    section's units by position. A list item, or an intro ending in ":", starts no run back."""
+    first = unit
+    while first.kind == "sentence" and continues_previous(first.text):
+        previous = by_index.get(first.index - 1)
         if previous is None or previous.kind != "sentence" or previous.text.endswith(":"):
             break
-        lead = previous
-    return lead
-
-
-def _continuations(lead: StoredUnit, rest: Sequence[StoredUnit]) -> list[StoredUnit]:
-    """The sentences right after ``lead`` in its section that carry on from it, in order."""
-    by_index = {u.index: u for u in rest}
-    follow: list[StoredUnit] = []
-    nxt = by_index.get(lead.index + 1)
+        first = previous
+    run = [first]
+    nxt = by_index.get(first.index + 1)
     while nxt is not None and nxt.kind == "sentence" and continues_previous(nxt.text):
-        follow.append(nxt)
+        run.append(nxt)
         nxt = by_index.get(nxt.index + 1)
-    return follow
+    return run
 
 
 def _drop_orphan_intros(chosen: list[StoredUnit]) -> list[StoredUnit]:

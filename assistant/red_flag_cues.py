@@ -27,7 +27,12 @@ def _rx(pattern: str) -> re.Pattern[str]:
 
 
 # --- generic lexical cues (grammar, not topics), shared by the rules and the classifier ---------
-_FIRST_PERSON = _rx(r"\b(?:i|i'm|im|i've|ive|i'd|my|me|mine|myself)\b")
+_I = r"i|i'm|im|i've|ive|i'd|my|me|mine|myself"
+_FIRST_PERSON = _rx(rf"\b(?:{_I})\b")
+#: parts of the body (anatomy, not one knowledge base's topics)
+_BODY_PART = (r"(?:foot|feet|toes?|heels?|arch(?:es)?|ankles?|achilles|shins?|calf|calves|knees?"
+              r"|hips?|legs?|hamstrings?|quads?|thighs?|groin|glutes?|bones?|tendons?|muscles?"
+              r"|joints?|nerves?)")
 _NEGATION = _rx(r"\b(?:no|not|never|without|none|nor|zero|nothing|free of|isn't|aren't|wasn't"
                 r"|weren't|don't|doesn't|didn't|haven't|hasn't|hadn't|(?:is|are|was|do|does|did"
                 r"|have|has) not)\b")
@@ -51,10 +56,8 @@ _PERSON = (r"(?:friend|buddy|mate|partner|wife|husband|boyfriend|girlfriend|son|
            r"|child(?:ren)?|mum|mom|mother|dad|father|brother|sister|client|athlete|runner|coach"
            r"|teammate|colleague|group|club|team|members?)s?")
 _THEIR_PERSON = _rx(rf"\b(?:my|our) (?:[\w-]+ ){{0,2}}?{_PERSON}\b")  # "my running buddy"
-_THEIR_BODY = _rx(r"\b(?:her|his|their) (?:[\w-]+ )?(?:foot|feet|toes?|heels?|arch(?:es)?"
-                  r"|ankles?|achilles|shins?|calf|calves|knees?|hips?|legs?|hamstrings?|back"
-                  r"|chest|heart|bones?)\b")
-_SELF = _rx(r"\b(?:i|i'm|im|i've|ive|i'd|me|myself|mine|my|our|we|us)\b")
+_THEIR_BODY = _rx(rf"\b(?:her|his|their) (?:[\w-]+ )?(?:{_BODY_PART}|back|chest|heart)\b")
+_SELF = _rx(rf"\b(?:{_I}|our|we|us)\b")
 #: a sentence that names some complaint keeps a later general question personal
 _COMPLAINT = _rx(r"\b(?:pain\w*|hurt\w*|ach(?:e|es|ing|y)|sore\w*|tender\w*|bother\w*|niggl\w*"
                  r"|twing\w*|injur\w*|problem\w*|issues?|strain\w*|sprain\w*|numb\w*|tingl\w*"
@@ -76,9 +79,7 @@ MEDICAL_NOTE = _rx(
     r"|injur\w*|physio\w*|doctor|gp|through it|through the|recover\w*|heal\w*|rehab\w*"
     r"|condition|medication|medicine|blood|heart|chest|breath\w*|faint\w*|dizz\w*|limp\w*"
     r"|click\w*|pop\w*|lump\w*|weird|odd|funny|strange|feel\w*|felt|weak\w*|cold|hot|warm"
-    r"|red|pale|foot|feet|toes?|heels?|arch(?:es)?|ankles?|achilles|shins?|calf|calves|knees?"
-    r"|hips?|legs?|hamstrings?|quads?|thighs?|groin|glutes?|bones?|tendons?|muscles?"
-    r"|joints?|nerves?)\b"
+    rf"|red|pale|{_BODY_PART})\b"
 )
 
 
@@ -237,7 +238,7 @@ def _rule_evidence(text: str) -> tuple[tuple[str, bool] | None, bool]:
             sentence = _sentence_at(text, match.start())
             exception = _EXCEPTIONS.get(category)
             if (_topic_sentence(text, match.start()) or _negated(text, match.start())
-                    or _someone_else(text, match.start())
+                    or _someone_else(sentence)
                     or _PAST.search(sentence) or _PREVENTION.search(sentence)
                     or (exception is not None and exception.search(sentence))):
                 set_aside = True
@@ -252,13 +253,12 @@ def _negated(text: str, start: int) -> bool:
     return bool(_NEGATION.search(" ".join(clause.split()[-4:])))
 
 
-def _someone_else(text: str, start: int) -> bool:
-    """The sentence at ``start`` is about someone else and never about the asker: it names
+def _someone_else(sentence: str) -> bool:
+    """The sentence is about someone else and never about the asker: it names
     another person ("my running buddy", "her calf") and has no "I", "me" or "my" of the
     asker's own. "My wife heard my achilles pop", "she says my ankle is swollen" and "the doctor
     said she thinks it might be a stress fracture" stay the runner's: whoever noticed or named
     it, only a sentence that says whose it is, and that it is not the asker's, is set aside."""
-    sentence = _sentence_at(text, start)
     if not (_THEIR_PERSON.search(sentence) or _THEIR_BODY.search(sentence)):
         return False
     return not _SELF.search(_THEIR_PERSON.sub(" ", sentence))
