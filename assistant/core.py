@@ -13,8 +13,8 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from threading import Lock
 from typing import Protocol
 
@@ -324,39 +324,35 @@ class Assistant:
         if early is not None:
             return early
 
-        # Retrieval embeds what is asked (focused, typos corrected), not a ramble's chatter.
-        own = vectors[query.standalone] if query.standalone else qvec
-        if query.bare:
-            # a thin question beside a note about the asker ("I'm 47 ... return policy?"): the
-            # note must not pick the article, nor be lost (age can change the answer), so the
-            # message and its question alone count equally
-            own = _unit(own + vectors[query.bare])
-        qvec_retrieval = self._query_vector(own, query.topic, query.weight)
-        t0 = time.perf_counter()
-        passages = self.retriever.search(
-            self.synonyms.expand(query.text), filters=filters, query_vector=qvec_retrieval.tolist()
-        )
-        timings["retrieve"] = ms(t0)
-        trace.query_vector, trace.passages = qvec_retrieval.tolist(), list(passages)
+        previous = [t.content for t in history or [] if t.role == "assistant"][-1:]
+        # Read as a follow-up, a message leans on the previous turn; a question that stands on
+        # its own after an unrelated exchange ("return policy?" after a plan question) is pulled
+        # off topic by that. So a follow-up is also read alone, and the reading alone wins when
+        # the answerability model is surer of it by a margin chosen on the tune split
+        # (settings.followup_alone_margin; python -m eval.followup_reading). Both readings are
+        # composed by the extractive answerer, whose confidence any answerer's draft carries.
+        both = query.topic is not None
+        first = self.fallback if both else self.answerer
+        read = self._read(query, vectors, qvec, previous, filters, trace, timings, first)
         if decision.kind == "red_flag":
-            return self._referral(decision, passages, started, timings, query.text)
-
-        t0 = time.perf_counter()
-        previous = [t.content for t in history or [] if t.role == "assistant"]
-        qtype = question_type(query.asking or query.lexical)
-        trace.question_type = qtype
-        draft = self.answerer.compose(
-            self.synonyms.expand(query.lexical), qvec_retrieval.tolist(), passages,
-            qtype=qtype, previous=previous[-1:],
-            # word-for-word matching reads the question alone beside a note about the asker:
-            # "running for years" must not match a return-to-running section (the note still
-            # counts through the vector, `own`)
-            token_text=query.bare or query.text,
-        )  # fmt: skip
-        confidence = self._confidence(draft, query.text, trace)
-        if draft is not None:
-            trace.sections, trace.leads = draft.sections, draft.leads
-        timings["answer"] = ms(t0)
+            return self._referral(decision, read.passages, started, timings, query.text)
+        if both:
+            alone_trace = AnswerTrace(question=question, filters=filters, decision=trace.decision,
+                                      corrections=trace.corrections)  # fmt: skip
+            alone = self._read(query.alone(), vectors, qvec, previous, filters, alone_trace,
+                               timings, self.fallback)  # fmt: skip
+            readings = {
+                name: (r.confidence, r.draft.text if r.draft is not None else "")
+                for name, r in (("followup", read), ("alone", alone))
+            }
+            if alone.confidence > read.confidence + self.settings.followup_alone_margin:
+                query, read = query.alone(), alone
+                trace.__dict__.update(alone_trace.__dict__)  # the caller holds `trace`
+            trace.readings = readings
+            if self.answerer is not self.fallback:
+                read = self._read(query, vectors, qvec, previous, filters, trace, timings,
+                                  self.answerer)  # fmt: skip
+        draft, confidence = read.draft, read.confidence
         wants = _handoff_reason(intent)
         asked_for = "human" if intent.wants_person else None
         resolved = query.text if query.text != question else None
@@ -373,6 +369,53 @@ class Assistant:
         )  # fmt: skip
 
     # ----- the steps of an answer ----------------------------------------------------------------
+    def _read(
+        self,
+        query: Query,
+        vectors: Mapping[str, np.ndarray],
+        qvec: np.ndarray,
+        previous: Sequence[str],
+        filters: Filters | None,
+        trace: AnswerTrace,
+        timings: dict[str, float],
+        answerer: Answerer,
+    ) -> Reading:
+        """Retrieve for one reading of the message and compose, with ``answerer``, its draft
+        and confidence."""
+        # Retrieval embeds what is asked (focused, typos corrected), not a ramble's chatter.
+        own = vectors[query.standalone] if query.standalone else qvec
+        if query.bare:
+            # a thin question beside a note about the asker ("I'm 47 ... return policy?"): the
+            # note must not pick the article, nor be lost (age can change the answer), so the
+            # message and its question alone count equally
+            own = _unit(own + vectors[query.bare])
+        qvec_retrieval = self._query_vector(own, query.topic, query.weight)
+        t0 = time.perf_counter()
+        passages = self.retriever.search(
+            self.synonyms.expand(query.text), filters=filters, query_vector=qvec_retrieval.tolist()
+        )
+        timings["retrieve"] = timings.get("retrieve", 0.0) + ms(t0)
+        trace.query = query.text
+        trace.query_vector, trace.passages = qvec_retrieval.tolist(), list(passages)
+        if trace.decision == "red_flag":
+            return Reading(passages, None, 0.0)
+        t0 = time.perf_counter()
+        qtype = question_type(query.asking or query.lexical)
+        trace.question_type = qtype
+        draft = answerer.compose(
+            self.synonyms.expand(query.lexical), qvec_retrieval.tolist(), passages,
+            qtype=qtype, previous=previous,
+            # word-for-word matching reads the question alone beside a note about the asker:
+            # "running for years" must not match a return-to-running section (the note still
+            # counts through the vector, `own`)
+            token_text=query.bare or query.text,
+        )  # fmt: skip
+        confidence = self._confidence(draft, query.text, trace)
+        if draft is not None:
+            trace.sections, trace.leads = draft.sections, draft.leads
+        timings["answer"] = timings.get("answer", 0.0) + ms(t0)
+        return Reading(passages, draft, confidence)
+
     def _early_reply(
         self,
         question: str,
@@ -489,6 +532,20 @@ class Query:
     asking: str = ""  # the sentences of a long message that ask
     standalone: str = ""  # the message focused and spelt right, before any follow-up topic
     bare: str = ""  # a short message without its notes about the asker (Focus.bare)
+
+    def alone(self) -> Query:
+        """The message read on its own, without the previous topic a follow-up leans on."""
+        return replace(self, text=self.standalone or self.text,
+                       lexical=self.standalone or self.text, topic=None, weight=1.0)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one reading of a message retrieved and composed (Assistant._read)."""
+
+    passages: Sequence[Passage]
+    draft: Draft | None
+    confidence: float
 
 
 def _cache_key(text: str) -> str:

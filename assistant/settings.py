@@ -135,6 +135,14 @@ class Settings(BaseSettings):
         description="Confidence below which the outcome is no_answer; unset = the threshold "
         "calibrated with the answerability model (assistant/models/answerability.json).",
     )
+    followup_alone_margin: float = Field(
+        0.02,
+        ge=0.0,
+        le=1.0,
+        description="A message that reads like a follow-up is also answered on its own; that "
+        "reading wins when its confidence exceeds the follow-up reading's by more than this "
+        "(chosen on the tune split: python -m eval.followup_reading).",
+    )
     max_answer_words: int = Field(
         80, ge=20, le=400, description="Length cap of a prose answer, in words."
     )

@@ -46,3 +46,6 @@ class AnswerTrace:
     #: the question type the answerer led with (assistant/qtype.py)
     question_type: str = ""
     confidence: float | None = None
+    #: a message read as a follow-up is also read alone: (confidence, draft text) per reading,
+    #: "followup" and "alone" (assistant/core.py Assistant.answer; empty for other messages)
+    readings: dict[str, tuple[float, str]] = field(default_factory=dict)

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from assistant.core import Assistant, InvalidQuestionError
+from assistant.trace import AnswerTrace
 from assistant.types import Filters, Turn
 
 MARKER = re.compile(r"\[(\d+)\]")
@@ -275,3 +276,35 @@ def test_warming_on_a_thread_stops_when_asked(kb_settings, embeddings) -> None: 
     warming.stop_warming()
     assert not thread.is_alive()
     assert len(warming.fallback._section_tokens) < len(warming.retriever.corpus())
+
+
+def test_a_new_question_after_an_unrelated_exchange_is_read_alone(kb_assistant: Assistant) -> None:
+    # "how many ..." opens like a follow-up ("how many more?"); after an exchange about starting
+    # the foot routine while pregnant, the follow-up reading mixes that topic into a question
+    # about plyometric stages. Both readings are composed, and the one the answerability model
+    # is surer of wins (Settings.followup_alone_margin).
+    history = [
+        Turn(role="user", content="I'm 20 weeks pregnant and want to start the foot routine"),
+        Turn(role="assistant", content="Get advice from your doctor or midwife first [1]."),
+    ]
+    question = "how many weeks should i spend on each plyo level before moving up"
+    trace = AnswerTrace()
+    after = kb_assistant.answer(question, history, trace=trace)
+    alone = kb_assistant.answer(question, [])
+    assert set(trace.readings) == {"followup", "alone"}
+    (c_follow, _), (c_alone, _) = trace.readings["followup"], trace.readings["alone"]
+    assert c_alone > c_follow + kb_assistant.settings.followup_alone_margin
+    assert after.answer == alone.answer and after.confidence == alone.confidence
+    assert "two to four weeks" in after.answer
+    assert trace.passages[0].article_id == after.citations[0].article_id
+
+
+def test_a_real_follow_up_keeps_its_reading(kb_assistant: Assistant) -> None:
+    history = [
+        Turn(role="user", content="how do I balance on the quadripod?"),
+        Turn(role="assistant", content="Stand on one leg [1]."),
+    ]
+    trace = AnswerTrace()
+    harder = kb_assistant.answer("how do I make it harder?", history, trace=trace)
+    (c_follow, text), _ = trace.readings["followup"], trace.readings["alone"]
+    assert harder.answer == text and harder.confidence == c_follow
