@@ -339,8 +339,9 @@ class Assistant:
         if both:
             alone_trace = AnswerTrace(question=question, filters=filters, decision=trace.decision,
                                       corrections=trace.corrections)  # fmt: skip
-            alone = self._read(query.alone(), vectors, qvec, previous, filters, alone_trace,
-                               timings, self.fallback)  # fmt: skip
+            # read alone, it is a new question: the previous answer is about something else
+            alone = self._read(query.alone(), vectors, qvec, (), filters, alone_trace, timings,
+                               self.fallback)  # fmt: skip
             readings = {
                 name: (r.confidence, r.draft.text if r.draft is not None else "")
                 for name, r in (("followup", read), ("alone", alone))
@@ -350,7 +351,8 @@ class Assistant:
                 trace.__dict__.update(alone_trace.__dict__)  # the caller holds `trace`
             trace.readings = readings
             if self.answerer is not self.fallback:
-                read = self._read(query, vectors, qvec, previous, filters, trace, timings,
+                said = () if read is alone else previous
+                read = self._read(query, vectors, qvec, said, filters, trace, timings,
                                   self.answerer)  # fmt: skip
         draft, confidence = read.draft, read.confidence
         wants = _handoff_reason(intent)
