@@ -332,28 +332,28 @@ class Assistant:
         # (settings.followup_alone_margin; python -m eval.followup_reading). Both readings are
         # composed by the extractive answerer, whose confidence any answerer's draft carries.
         both = query.topic is not None
-        first = self.fallback if both else self.answerer
-        read = self._read(query, vectors, qvec, previous, filters, trace, timings, first)
+        found = self._retrieve(query, vectors, qvec, filters, trace, timings)
         if decision.kind == "red_flag":
-            return self._referral(decision, read.passages, started, timings, query.text)
+            return self._referral(decision, found.passages, started, timings, query.text)
+        first = self.fallback if both else self.answerer
+        read = self._compose(query, found, previous, trace, timings, first)
         if both:
-            alone_trace = AnswerTrace(question=question, filters=filters, decision=trace.decision,
-                                      corrections=trace.corrections)  # fmt: skip
+            alone_trace = replace(trace)  # what the message alone retrieves and composes
+            alone_query = query.alone()
+            alone_found = self._retrieve(alone_query, vectors, qvec, filters, alone_trace, timings)
             # read alone, it is a new question: the previous answer is about something else
-            alone = self._read(query.alone(), vectors, qvec, (), filters, alone_trace, timings,
-                               self.fallback)  # fmt: skip
+            alone = self._compose(alone_query, alone_found, (), alone_trace, timings,
+                                  self.fallback)  # fmt: skip
             readings = {
                 name: (r.confidence, r.draft.text if r.draft is not None else "")
                 for name, r in (("followup", read), ("alone", alone))
             }
             if alone.confidence > read.confidence + self.settings.followup_alone_margin:
-                query, read = query.alone(), alone
+                query, found, read, previous = alone_query, alone_found, alone, []
                 trace.__dict__.update(alone_trace.__dict__)  # the caller holds `trace`
             trace.readings = readings
             if self.answerer is not self.fallback:
-                said = () if read is alone else previous
-                read = self._read(query, vectors, qvec, said, filters, trace, timings,
-                                  self.answerer)  # fmt: skip
+                read = self._compose(query, found, previous, trace, timings, self.answerer)
         draft, confidence = read.draft, read.confidence
         wants = _handoff_reason(intent)
         asked_for = "human" if intent.wants_person else None
@@ -371,19 +371,16 @@ class Assistant:
         )  # fmt: skip
 
     # ----- the steps of an answer ----------------------------------------------------------------
-    def _read(
+    def _retrieve(
         self,
         query: Query,
         vectors: Mapping[str, np.ndarray],
         qvec: np.ndarray,
-        previous: Sequence[str],
         filters: Filters | None,
         trace: AnswerTrace,
         timings: dict[str, float],
-        answerer: Answerer,
-    ) -> Reading:
-        """Retrieve for one reading of the message and compose, with ``answerer``, its draft
-        and confidence."""
+    ) -> Retrieved:
+        """The passages for one reading of the message, and the vector that found them."""
         # Retrieval embeds what is asked (focused, typos corrected), not a ramble's chatter.
         own = vectors[query.standalone] if query.standalone else qvec
         if query.bare:
@@ -391,21 +388,30 @@ class Assistant:
             # note must not pick the article, nor be lost (age can change the answer), so the
             # message and its question alone count equally
             own = _unit(own + vectors[query.bare])
-        qvec_retrieval = self._query_vector(own, query.topic, query.weight)
+        vector = self._query_vector(own, query.topic, query.weight).tolist()
         t0 = time.perf_counter()
         passages = self.retriever.search(
-            self.synonyms.expand(query.text), filters=filters, query_vector=qvec_retrieval.tolist()
+            self.synonyms.expand(query.text), filters=filters, query_vector=vector
         )
         timings["retrieve"] = timings.get("retrieve", 0.0) + ms(t0)
-        trace.query = query.text
-        trace.query_vector, trace.passages = qvec_retrieval.tolist(), list(passages)
-        if trace.decision == "red_flag":
-            return Reading(passages, None, 0.0)
+        trace.query, trace.query_vector, trace.passages = query.text, vector, list(passages)
+        return Retrieved(passages, vector)
+
+    def _compose(
+        self,
+        query: Query,
+        found: Retrieved,
+        previous: Sequence[str],
+        trace: AnswerTrace,
+        timings: dict[str, float],
+        answerer: Answerer,
+    ) -> Reading:
+        """One reading's draft, composed by ``answerer``, and its confidence."""
         t0 = time.perf_counter()
         qtype = question_type(query.asking or query.lexical)
         trace.question_type = qtype
         draft = answerer.compose(
-            self.synonyms.expand(query.lexical), qvec_retrieval.tolist(), passages,
+            self.synonyms.expand(query.lexical), found.vector, found.passages,
             qtype=qtype, previous=previous,
             # word-for-word matching reads the question alone beside a note about the asker:
             # "running for years" must not match a return-to-running section (the note still
@@ -416,7 +422,7 @@ class Assistant:
         if draft is not None:
             trace.sections, trace.leads = draft.sections, draft.leads
         timings["answer"] = timings.get("answer", 0.0) + ms(t0)
-        return Reading(passages, draft, confidence)
+        return Reading(draft, confidence)
 
     def _early_reply(
         self,
@@ -542,10 +548,17 @@ class Query:
 
 
 @dataclass(frozen=True)
-class Reading:
-    """What one reading of a message retrieved and composed (Assistant._read)."""
+class Retrieved:
+    """What one reading of a message retrieved (Assistant._retrieve)."""
 
     passages: Sequence[Passage]
+    vector: list[float]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What one reading of a message composed (Assistant._compose)."""
+
     draft: Draft | None
     confidence: float
 

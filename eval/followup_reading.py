@@ -26,7 +26,7 @@ from pathlib import Path
 
 from eval.calibrate import holds
 from eval.dataset import DEV, Case, load_dataset
-from eval.kbs import KBS, resolve_kbs
+from eval.kbs import KBS, ingest, resolve_kbs
 
 MARGINS = (0.0, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2, 1.0)
 
@@ -55,7 +55,6 @@ def main(argv: list[str] | None = None) -> int:
     from assistant.settings import load_settings
     from assistant.trace import AnswerTrace
     from assistant.types import Turn
-    from eval.kbs import ingest
 
     settings = load_settings()
     embeddings = make_embeddings(settings)
